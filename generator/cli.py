@@ -1,0 +1,171 @@
+"""The `scaffold` command: parse options, call one library function, map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from generator.errors import CheckFailedError, ScaffoldError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
+out = Console()
+err = Console(stderr=True)
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="TorchScript (.pt), ExportedProgram (.pt2), lite (.ptl) or file.py:function")]
+WeightsOpt = Annotated[Optional[Path], typer.Option(help="state_dict for a file.py:function factory (loaded with weights_only=True)")]
+TaskOpt = Annotated[Optional[str], typer.Option(help="image-to-image, classification, segmentation or tensor (default: from the output shape)")]
+SizeOpt = Annotated[Optional[str], typer.Option("--input-size", help="WIDTHxHEIGHT (default: per task, 256 for image-to-image, 224 otherwise)")]
+MeanOpt = Annotated[Optional[str], typer.Option(help="R,G,B mean subtracted after scaling pixels to 0..1")]
+StdOpt = Annotated[Optional[str], typer.Option(help="R,G,B standard deviation")]
+LabelsOpt = Annotated[Optional[Path], typer.Option(help="text file, one class label per line")]
+RangeOpt = Annotated[Optional[str], typer.Option("--output-range", help="LOW,HIGH of an image output (default: from the last layer or the values)")]
+SampleOpt = Annotated[Optional[Path], typer.Option("--sample-image", help="picture used for the goldens and the app's Sample button")]
+PickleOpt = Annotated[bool, typer.Option("--trust-pickle", help="allow torch.save pickles (loading them runs code from the file)")]
+ScriptOpt = Annotated[bool, typer.Option("--script", help="torch.jit.script instead of tracing")]
+TolOpt = Annotated[float, typer.Option(help="max abs error allowed between the export and the source model")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """User errors: one line, no traceback, the class's exit code."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+    try:
+        yield
+    except ScaffoldError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written to the output directory")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress() -> Iterator:
+    with err.status("starting", spinner="dots") as status:
+        def step(text: str) -> None:
+            status.update(text)
+            err.print(f"[dim]- {text}[/]", highlight=False)
+        yield step
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="project name, e.g. zebraify")],
+    model: ModelOpt,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="output directory (default ./NAME)")] = None,
+    package: Annotated[Optional[str], typer.Option(help="Java package (default com.example.NAME)")] = None,
+    bundle_id: Annotated[Optional[str], typer.Option("--bundle-id", help="iOS bundle identifier (default from --package)")] = None,
+    platforms: Annotated[str, typer.Option(help="android, ios or android,ios")] = "android,ios",
+    android_api: Annotated[str, typer.Option("--android-api", help="java (pytorch_android_lite Java API) or native (C++ core over JNI)")] = "java",
+    use_vulkan: Annotated[bool, typer.Option("--use-vulkan", help="default of scaffold.useVulkan (needs a custom AAR)")] = False,
+    weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
+    std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+) -> None:
+    """Export the model and render the app projects into DIR/android and DIR/ios."""
+    from generator.project import new_project
+
+    with _errors(), _progress() as step:
+        result = new_project(
+            name=name, model=model, output=output, package=package, bundle_id=bundle_id,
+            platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()), android_api=android_api,
+            use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
+            labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
+            script=script, tolerance=tolerance, force=force, progress=step,
+        )
+    e = result.exported
+    out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
+              f"{e.meta.input_width}x{e.meta.input_height}, bytecode v{e.export.bytecode_version}, "
+              f"{len(e.export.operators)} operators, max abs error {e.max_abs_error:.3g}", highlight=False)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+@app.command()
+def export(
+    model: ModelOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="directory for model.ptl, model_ops.yaml, report.md")] = Path("export"),
+    weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
+    std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+) -> None:
+    """Export only the model asset, its metadata, operator list and report."""
+    from generator.project import export_model
+
+    with _errors(), _progress() as step:
+        e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
+                         std=std, labels=labels, output_range=output_range, sample_image=sample_image,
+                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, force=force, progress=step)
+    out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
+              f"max abs error {e.max_abs_error:.3g}", highlight=False)
+
+
+@app.command()
+def inspect(path: Annotated[Path, typer.Argument(help="a .ptl lite-interpreter asset")]) -> None:
+    """Show bytecode version, operators, size and embedded metadata of a .ptl file."""
+    import json
+
+    from generator.project import inspect_model
+
+    with _errors():
+        info = inspect_model(path=path)
+    out.print(f"file: {info['path']}\nsize: {info['size']} bytes\nbytecode version: {info['bytecode_version']}"
+              f" ({'loads in' if info['loads_in_runtimes'] else 'too new for'} pytorch_android_lite / LibTorch-Lite)\n"
+              f"operators ({len(info['operators'])}): {', '.join(info['operators'])}\n"
+              f"extra files: {', '.join(info['extra_files']) or 'none'}", highlight=False)
+    out.print("metadata: " + (json.dumps(info["metadata"], indent=2, ensure_ascii=False) if info["metadata"] else "none"),
+              highlight=False, markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Which tools for building and testing the generated projects are installed."""
+    from generator.project import doctor as run_doctor
+
+    table = Table("tool", "status", "where / how to fix")
+    with _errors():
+        rows = run_doctor()
+    for name, ok, detail in rows:
+        table.add_row(name, "[green]found[/]" if ok else "[yellow]missing[/]", detail)
+    out.print(table)
+    out.print("Generating projects needs none of these; building them needs a JDK and the Android SDK (or Xcode).")
+
+
+@app.command()
+def check(
+    directory: Annotated[Path, typer.Argument(help="a directory made by scaffold new")],
+    skip_host_tests: Annotated[bool, typer.Option("--skip-host-tests", help="do not compile and run the JUnit tests")] = False,
+    skip_native: Annotated[bool, typer.Option("--skip-native", help="do not build the C++ core with g++")] = False,
+) -> None:
+    """Verify a generated project offline: files, syntax, asset, expected output, host tests."""
+    from generator.project import check_project
+
+    with _errors(), _progress() as step:
+        report = check_project(directory, run_host_tests=not skip_host_tests, run_native=not skip_native, progress=step)
+        table = Table("scope", "check", "result", "detail")
+        colors = {"pass": "green", "fail": "red", "skip": "yellow"}
+        for c in report.checks:
+            table.add_row(c.scope, c.name, f"[{colors[c.status]}]{c.status}[/]", c.detail)
+        out.print(table)
+        out.print(f"{report.count('pass')} passed, {report.count('fail')} failed, {report.count('skip')} skipped")
+        if not report.ok:
+            raise CheckFailedError(f"{len(report.failures)} check(s) failed in {directory}; see the table above")
+
+
+def main() -> None:
+    app(prog_name="scaffold")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,85 @@
+"""The values every template sees (documented in docs/ARCHITECTURE.md), built in one place.
+
+`scaffold check` rebuilds the same context from DIR/scaffold.toml, so generation and checking
+cannot disagree about names or paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import __version__, versions
+from generator.metadata import METADATA_KEY, Metadata
+
+PLATFORMS = ("android", "ios")
+ANDROID_APIS = ("java", "native")
+MODEL_FILE = "model.ptl"
+SAMPLE_FILE = "sample.png"
+EXPECTED_FILE = "expected_output.bin"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Everything about a project that is not the model: names and switches."""
+
+    name: str
+    app_name: str
+    package: str
+    product_name: str
+    bundle_id: str
+    platforms: tuple[str, ...] = PLATFORMS
+    android_api: str = "java"
+    use_vulkan: bool = False
+    tolerance: float = 1e-4
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def jni_prefix(package: str, cls: str = "NativeCore") -> str:
+    """JNI symbol prefix for package.cls (JNI spec: '_' -> '_1', '.' -> '_', non-ASCII -> _0xxxx)."""
+    out = []
+    for ch in f"{package}.{cls}":
+        if ch == ".":
+            out.append("_")
+        elif ch == "_":
+            out.append("_1")
+        elif ch.isascii() and ch.isalnum():
+            out.append(ch)
+        else:
+            out.append(f"_0{ord(ch):04x}")
+    return "Java_" + "".join(out)
+
+
+def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
+    output_mean, output_std = meta.output_mean_std()
+    return {
+        "name": config.name,
+        "app_name": config.app_name,
+        "package": config.package,
+        "package_path": config.package.replace(".", "/"),
+        "product_name": config.product_name,
+        "bundle_id": config.bundle_id,
+        "platforms": list(config.platforms),
+        "android_api": config.android_api,
+        "use_vulkan_default": config.use_vulkan,
+        "jni_prefix": jni_prefix(config.package),
+        "task": meta.task,
+        "input_width": meta.input_width,
+        "input_height": meta.input_height,
+        "mean": list(meta.mean),
+        "std": list(meta.std),
+        "output_mean": output_mean,
+        "output_std": output_std,
+        "output_range": list(meta.output_range) if meta.output_range else None,
+        "output_shape": list(meta.output_shape),
+        "num_classes": meta.num_classes,
+        "labels": list(meta.labels),
+        "palette": [list(c) for c in meta.palette],
+        "tolerance": config.tolerance,
+        "model_file": MODEL_FILE,
+        "metadata_key": METADATA_KEY,
+        "sample_file": SAMPLE_FILE,
+        "expected_file": EXPECTED_FILE,
+        "v": versions,
+        "generator_version": __version__,
+    }

@@ -1,0 +1,54 @@
+"""User-facing errors.
+
+Everything a user can cause (bad model file, bad name, missing tool) raises a subclass of
+ScaffoldError. The CLI prints ``error: <message>`` on one line and exits with ``exit_code``;
+the library never prints tracebacks for these. Messages name the problem and the fix.
+"""
+
+from __future__ import annotations
+
+
+class ScaffoldError(Exception):
+    """Base of every error a user can fix; the message is one line: problem, then fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        # One line only: the CLI prints it as-is and users grep logs for it.
+        super().__init__(" ".join(str(message).split()))
+
+
+class UsageError(ScaffoldError):
+    """A flag or argument value is invalid (name, package, size, mean/std...)."""
+
+    exit_code = 2
+
+
+class ModelError(ScaffoldError):
+    """The model file cannot be loaded, traced or run."""
+
+    exit_code = 3
+
+
+class ExportError(ScaffoldError):
+    """Export ran but its result is not acceptable (version, mismatch with the source)."""
+
+    exit_code = 4
+
+
+class OutputExistsError(ScaffoldError):
+    """The output directory exists and is not empty; nothing was written."""
+
+    exit_code = 5
+
+
+class ToolMissingError(ScaffoldError):
+    """An external tool (gradle, javac, g++...) is needed and not found."""
+
+    exit_code = 6
+
+
+class CheckFailedError(ScaffoldError):
+    """`scaffold check` found problems in a generated project."""
+
+    exit_code = 7

@@ -1,0 +1,195 @@
+"""Export for the PyTorch Mobile lite interpreter (runtime "lite").
+
+eval -> no_grad -> trace (or script) -> freeze -> mobile passes this torch build supports ->
+_save_for_lite_interpreter with the metadata as an extra file -> bytecode version capped at what
+pytorch_android_lite 2.1.0 and LibTorch-Lite 1.13 load. A later runtime (ExecuTorch) is another
+module with the same `export(...) -> ExportResult` shape.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import versions
+from generator.errors import ExportError, ModelError
+from generator.loading import LoadedModel
+from generator.metadata import METADATA_KEY
+from generator.verify import check_bytecode_version, inspect_asset
+
+RUNTIME = "lite"
+ASSET_NAME = "model.ptl"
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    method: str  # trace, script, torchscript, lite-input
+    bytecode_version: int
+    bytecode_written: int  # what the host torch wrote before any backport
+    operators: list[str]
+    passes_run: list[str] = field(default_factory=list)
+    passes_skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list[str]) -> tuple[Any, str]:
+    import torch
+
+    if loaded.kind == "torchscript":
+        return loaded.module, "torchscript"
+    module = loaded.module
+    if script:
+        try:
+            return torch.jit.script(module), "script"
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"torch.jit.script failed ({_reason(exc)}); drop --script to trace instead") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            traced = torch.jit.trace(module, example, check_trace=False)
+        except Exception as exc:  # noqa: BLE001
+            trace_error = _reason(exc)
+            traced = None
+    tracer_warnings = [str(w.message).splitlines()[0] for w in caught if w.category.__name__ == "TracerWarning"]
+    if traced is not None and not tracer_warnings:
+        return traced, "trace"
+    # Tracing records one path through Python control flow; scripting keeps the branches.
+    why = f"tracing warned: {tracer_warnings[0][:160]}" if traced is not None else f"tracing failed: {trace_error}"
+    try:
+        scripted = torch.jit.script(module)
+    except Exception as exc:  # noqa: BLE001
+        if traced is None:
+            raise ModelError(f"cannot trace the model ({trace_error}) nor script it ({_reason(exc)}); make forward traceable") from None
+        notes.append(f"{why}; scripting failed too ({_reason(exc)}), kept the trace")
+        return traced, "trace"
+    notes.append(f"{why}; scripted instead")
+    return scripted, "script"
+
+
+def _mobile_passes(frozen: Any, run: list[str], skipped: dict[str, str]) -> Any:
+    """optimize_for_mobile needs XNNPACK prepack ops; many host wheels lack them, so detect."""
+    import torch
+
+    try:
+        import torch.backends.xnnpack as xnnpack
+
+        has_xnnpack = bool(xnnpack.enabled)
+    except Exception:  # noqa: BLE001
+        has_xnnpack = False
+    if not has_xnnpack:
+        skipped["optimize_for_mobile"] = "this torch build has no XNNPACK (torch.backends.xnnpack.enabled is False)"
+        return frozen
+    from torch.utils.mobile_optimizer import optimize_for_mobile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            optimized = optimize_for_mobile(frozen)
+        except Exception as exc:  # noqa: BLE001
+            skipped["optimize_for_mobile"] = f"raised {_reason(exc)}"
+            return frozen
+    run.append("optimize_for_mobile")
+    return optimized
+
+
+def _add_extra_file(asset: Path, key: str, data: bytes) -> None:
+    """Append an extra file to an existing lite archive (used for .ptl inputs)."""
+    with zipfile.ZipFile(asset) as zf:
+        root = zf.namelist()[0].split("/", 1)[0]
+        if f"{root}/extra/{key}" in zf.namelist():
+            raise ExportError(f"{asset} already carries {key}; pass the original model instead of a scaffold asset")
+    info = zipfile.ZipInfo(f"{root}/extra/{key}", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    with zipfile.ZipFile(asset, "a") as zf:
+        zf.writestr(info, data)
+
+
+def export(loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str, *, script: bool = False) -> ExportResult:
+    """Write out_dir/model.ptl and return what happened; the caller verifies it against the source."""
+    import torch
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / ASSET_NAME
+    extra = {METADATA_KEY: metadata_json.encode("utf-8")}
+    run: list[str] = []
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    # The archive's root folder is named after the file, so always save under the final name
+    # (in a scratch dir): that keeps the bytes independent of where the user generates.
+    with tempfile.TemporaryDirectory(prefix="scaffold-export-") as tmp:
+        scratch = Path(tmp) / ASSET_NAME
+        if loaded.is_lite:
+            method = "lite-input"
+            src = Path(loaded.source)
+            shutil.copyfile(src, scratch)
+            _add_extra_file(scratch, METADATA_KEY, extra[METADATA_KEY])
+            skipped["freeze"] = "the input is already a lite asset"
+            skipped["optimize_for_mobile"] = "the input is already a lite asset"
+        else:
+            with torch.no_grad():
+                scripted, method = _to_torchscript(loaded, example, script, notes)
+                run.append(f"eval+no_grad, {method}")
+                scripted = scripted.eval()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        frozen = torch.jit.freeze(scripted)
+                        run.append("freeze (folds conv+batchnorm, inlines calls, drops dropout)")
+                    except Exception as exc:  # noqa: BLE001
+                        skipped["freeze"] = f"raised {_reason(exc)}"
+                        frozen = scripted
+                frozen = _mobile_passes(frozen, run, skipped)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        frozen._save_for_lite_interpreter(str(scratch), _extra_files=extra)
+                    except Exception as exc:  # noqa: BLE001
+                        raise ExportError(f"saving for the lite interpreter failed ({_reason(exc)}); try --script") from None
+        info = inspect_asset(scratch)
+        written = info.bytecode_version
+        if written > versions.LITE_BYTECODE_MAX:
+            lowered = Path(tmp) / "lowered" / ASSET_NAME
+            lowered.parent.mkdir()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ok = torch.jit.mobile._backport_for_mobile(str(scratch), str(lowered), versions.LITE_BYTECODE_MAX)
+            if not ok:
+                raise ExportError(
+                    f"the host torch wrote bytecode {written} and backporting to {versions.LITE_BYTECODE_MAX} failed; "
+                    "export with an older torch"
+                )
+            shutil.move(str(lowered), str(scratch))
+            run.append(f"backport bytecode {written} -> {versions.LITE_BYTECODE_MAX}")
+            info = inspect_asset(scratch)
+        check_bytecode_version(info.bytecode_version, scratch)
+        shutil.move(str(scratch), str(target))
+    return ExportResult(
+        path=target,
+        method=method,
+        bytecode_version=info.bytecode_version,
+        bytecode_written=written,
+        operators=info.operators,
+        passes_run=run,
+        passes_skipped=skipped,
+        warnings=notes,
+        size=target.stat().st_size,
+    )
+
+
+def operators_yaml(operators: list[str]) -> str:
+    """The operator list in the YAML form PyTorch's selective (custom) build reads."""
+    lines = ["# Root operators of the model, for a custom PyTorch Mobile build", "# (SELECTED_OP_LIST=model_ops.yaml)."]
+    lines += [f"- {op}" for op in sorted(operators)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""The iOS platform: render the SwiftUI + LibTorch-Lite project, write the Xcode project, check it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from generator import render, syntax, versions
+from generator.checks import CheckReport
+from generator.errors import UsageError
+
+PLATFORM = "ios"
+_BUNDLE_RE = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
+
+
+def product_name_from(name: str) -> str:
+    """Xcode target and Swift module name: 'zebra-ify app' -> 'ZebraIfyApp' (a Swift identifier)."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
+    product = "".join(w[:1].upper() + w[1:] for w in words)
+    if not product or product[0].isdigit():
+        product = "App" + product
+    return product
+
+
+def derive_bundle_id(package: str) -> str:
+    # Bundle identifiers allow letters, digits, '-' and '.'; Java packages allow '_'.
+    return validate_bundle_id(package.replace("_", "-"))
+
+
+def validate_bundle_id(bundle_id: str) -> str:
+    if not bundle_id:
+        raise UsageError("--bundle-id is empty; give one like com.example.zebraify")
+    if not bundle_id.isascii() or not _BUNDLE_RE.match(bundle_id):
+        raise UsageError(
+            f"--bundle-id {bundle_id!r} is invalid; use two or more dot-separated parts of letters, digits and '-' "
+            "(e.g. com.example.zebraify)"
+        )
+    return bundle_id
+
+
+def output_dir(project_dir: Path) -> Path:
+    return Path(project_dir) / render.section(PLATFORM)["output"]
+
+
+def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) -> list[str]:
+    from generator import pbxproj
+    from generator.android import write_artifacts
+
+    root = output_dir(project_dir)
+    render.write_files(root, render.render_platform(PLATFORM, context))
+    write_artifacts(PLATFORM, root, context, artifacts)
+    pbxproj.write_xcode_project(root, product_name=context["product_name"], bundle_id=context["bundle_id"],
+                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION)
+    return []
+
+
+def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, run_native: bool = True) -> None:
+    from generator import pbxproj
+
+    root = output_dir(project_dir)
+    scope = PLATFORM
+    promised = render.promised_paths(PLATFORM, context)
+    promised += [render.artifact_path(PLATFORM, k, context) for k in ("model", "sample", "expected")]
+    promised += [f"{context['product_name']}.xcodeproj/project.pbxproj"]
+    missing = [p for p in promised if not (root / p).is_file()]
+    report.add(scope, "files the templates promise exist", not missing,
+               f"{len(promised)} files" if not missing else "missing: " + ", ".join(missing[:5]))
+    problems = pbxproj.check_xcode_project(root) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
+    report.add(scope, "project.pbxproj parses and references every file", not problems,
+               "sources and resources in the right build phases" if not problems else "; ".join(problems[:3]))
+    swift = sorted(root.rglob("*.swift"))
+    bad = {str(p.relative_to(root)): syntax.syntax_errors("swift", p.read_bytes()) for p in swift}
+    bad = {k: v for k, v in bad.items() if v}
+    report.add(scope, "Swift parses (tree-sitter-swift)", bool(swift) and not bad,
+               f"{len(swift)} files" if not bad else "; ".join(f"{k} {v[0]}" for k, v in list(bad.items())[:3]))
+    plists = sorted(p for p in root.rglob("*.plist") if "Pods" not in p.parts)
+    plist_bad = {str(p.relative_to(root)): syntax.plist_error(p.read_bytes()) for p in plists}
+    plist_bad = {k: v for k, v in plist_bad.items() if v}
+    report.add(scope, "Info.plist parses", bool(plists) and not plist_bad, f"{len(plists)} files" if not plist_bad else str(plist_bad)[:200])
+    if run_native:
+        from generator import native
+
+        native.check_ios(project_dir, context, report)

@@ -1,0 +1,258 @@
+"""What the generated code needs to know about the model: task, sizes, normalization, labels.
+
+The same record is written to DIR/scaffold.toml (for people and `scaffold check`) and embedded
+in the model asset as `scaffold.json` (for the apps, read at run time).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from generator.errors import ModelError, UsageError
+from generator.names import json_compact
+
+TASKS = ("image-to-image", "classification", "segmentation", "tensor")
+METADATA_KEY = "scaffold.json"
+METADATA_FORMAT = 1
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# image-to-image defaults to 0..1 input with no normalization, as the book's CycleGAN.
+DEFAULT_NORMALIZATION = {
+    "image-to-image": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    "classification": (IMAGENET_MEAN, IMAGENET_STD),
+    "segmentation": (IMAGENET_MEAN, IMAGENET_STD),
+    "tensor": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
+DEFAULT_INPUT_SIZE = {"image-to-image": 256, "classification": 224, "segmentation": 224, "tensor": 224}
+INPUT_SIZE_MAX = 4096
+
+
+@dataclass(frozen=True)
+class Metadata:
+    task: str
+    input_width: int
+    input_height: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    output_shape: tuple[int, ...]
+    output_range: tuple[float, float] | None = None
+    labels: tuple[str, ...] = ()
+    palette: tuple[tuple[int, int, int], ...] = field(default=())
+
+    @property
+    def num_classes(self) -> int:
+        if self.task in ("classification", "segmentation"):
+            return int(self.output_shape[1])
+        return 0
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (1, 3, self.input_height, self.input_width)
+
+    def output_mean_std(self) -> tuple[list[float], list[float]]:
+        """picture = clamp((y - lo) / (hi - lo)): the inverse-normalization ImageTensors applies."""
+        lo, hi = self.output_range or (0.0, 1.0)
+        return [lo] * 3, [hi - lo] * 3
+
+    def to_embedded(self, generator: str) -> dict:
+        return {
+            "format": METADATA_FORMAT,
+            "task": self.task,
+            "input": {
+                "width": self.input_width,
+                "height": self.input_height,
+                "mean": list(self.mean),
+                "std": list(self.std),
+            },
+            "output": {
+                "shape": list(self.output_shape),
+                "range": list(self.output_range) if self.output_range else None,
+            },
+            "labels": list(self.labels),
+            "palette": [list(c) for c in self.palette],
+            "generator": generator,
+        }
+
+    def to_json(self, generator: str) -> str:
+        return json_compact(self.to_embedded(generator))
+
+    @classmethod
+    def from_embedded(cls, data: dict) -> "Metadata":
+        try:
+            rng = data["output"]["range"]
+            return cls(
+                task=data["task"],
+                input_width=int(data["input"]["width"]),
+                input_height=int(data["input"]["height"]),
+                mean=tuple(float(x) for x in data["input"]["mean"]),
+                std=tuple(float(x) for x in data["input"]["std"]),
+                output_shape=tuple(int(x) for x in data["output"]["shape"]),
+                output_range=(float(rng[0]), float(rng[1])) if rng else None,
+                labels=tuple(str(x) for x in data.get("labels", [])),
+                palette=tuple(tuple(int(v) for v in c) for c in data.get("palette", [])),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- parsing of CLI values ----------------------------------------------------------------------
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    parts = text.lower().replace(" ", "").split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise UsageError(f"--input-size {text!r} is not WIDTHxHEIGHT; write it like 256x256")
+    w, h = int(parts[0]), int(parts[1])
+    if not (1 <= w <= INPUT_SIZE_MAX and 1 <= h <= INPUT_SIZE_MAX):
+        raise UsageError(f"--input-size {text!r} is out of range; use 1..{INPUT_SIZE_MAX} for each side")
+    return w, h
+
+
+def parse_floats(text: str | None, option: str, count: int) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not {count} comma-separated numbers; e.g. 0.485,0.456,0.406") from None
+    if len(values) != count or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise UsageError(f"{option} {text!r} needs exactly {count} finite numbers separated by commas")
+    return values
+
+
+def parse_std(text: str | None) -> tuple[float, float, float] | None:
+    values = parse_floats(text, "--std", 3)
+    if values is not None and any(v <= 0 for v in values):
+        raise UsageError(f"--std {text!r} has a value <= 0; standard deviations must be positive")
+    return values  # type: ignore[return-value]
+
+
+def parse_range(text: str | None) -> tuple[float, float] | None:
+    values = parse_floats(text, "--output-range", 2)
+    if values is not None and not values[0] < values[1]:
+        raise UsageError(f"--output-range {text!r} must be LOW,HIGH with LOW < HIGH; e.g. -1,1")
+    return values  # type: ignore[return-value]
+
+
+def read_labels(path: Path | None) -> tuple[str, ...] | None:
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"labels file not found: {path}; pass a text file with one label per line") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"labels file {path} is not UTF-8 text; save it as UTF-8, one label per line") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read labels file {path}: {exc.strerror}; check the path") from None
+    labels = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not labels:
+        raise UsageError(f"labels file {path} is empty; put one label per line")
+    return labels
+
+
+# ---- deciding what the model is -----------------------------------------------------------------
+
+def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
+    """Task from the output shape; an explicit --task is checked against the shape instead."""
+    shape = tuple(output_shape)
+    shape_text = "x".join(str(d) for d in shape)
+    if requested is not None:
+        if requested not in TASKS:
+            raise UsageError(f"--task {requested!r} is unknown; use one of {', '.join(TASKS)}")
+        ok = {
+            "image-to-image": len(shape) == 4 and shape[0] == 1 and shape[1] == 3,
+            "classification": len(shape) == 2 and shape[0] == 1 and shape[1] >= 1,
+            "segmentation": len(shape) == 4 and shape[0] == 1 and shape[1] >= 1,
+            "tensor": len(shape) >= 1,
+        }[requested]
+        if not ok:
+            need = {
+                "image-to-image": "1x3xHxW",
+                "classification": "1xK",
+                "segmentation": "1xKxHxW",
+                "tensor": "any tensor",
+            }[requested]
+            raise UsageError(f"--task {requested} needs an output of shape {need}, the model gives {shape_text}; choose another --task")
+        return requested
+    if len(shape) == 2 and shape[0] == 1 and shape[1] >= 2:
+        return "classification"
+    if len(shape) == 4 and shape[0] == 1 and shape[1] == 3:
+        return "image-to-image"
+    if len(shape) == 4 and shape[0] == 1 and shape[1] >= 2:
+        return "segmentation"
+    raise UsageError(
+        f"cannot tell the task from the output shape {shape_text}; pass --task "
+        "(image-to-image, classification, segmentation or tensor)"
+    )
+
+
+def output_range_for(task: str, requested: tuple[float, float] | None, last_activation: str | None,
+                     observed: tuple[float, float]) -> tuple[tuple[float, float] | None, str]:
+    """Value range of an image output and how it was decided (reported to the user)."""
+    if task != "image-to-image":
+        return None, "not an image output"
+    if requested is not None:
+        return requested, "--output-range"
+    if last_activation == "Tanh":
+        return (-1.0, 1.0), "the model ends in Tanh"
+    if last_activation in ("Sigmoid", "Hardsigmoid"):
+        return (0.0, 1.0), f"the model ends in {last_activation}"
+    lo, hi = observed
+    if lo < -0.05:
+        return (-1.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
+    if hi > 1.5:
+        return (0.0, 255.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
+    return (0.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
+
+
+def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
+    """Background black, then well-separated hues; stable for a given class count."""
+    colors: list[tuple[int, int, int]] = [(0, 0, 0)]
+    golden = 0.618033988749895
+    for i in range(1, count):
+        hue = (i * golden) % 1.0
+        value = 0.95 if i % 2 else 0.75
+        r, g, b = colorsys.hsv_to_rgb(hue, 0.85, value)
+        colors.append((int(round(r * 255)), int(round(g * 255)), int(round(b * 255))))
+    return tuple(colors[:count])
+
+
+def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
+             output_range, labels: tuple[str, ...] | None) -> Metadata:
+    """Assemble and cross-check the metadata; labels must match the class count."""
+    classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
+    if task in ("classification", "segmentation"):
+        if labels is None:
+            labels = tuple(f"class {i}" for i in range(classes))
+        elif len(labels) != classes:
+            raise UsageError(f"--labels has {len(labels)} labels but the model outputs {classes} classes; give one label per class")
+    elif labels:
+        raise UsageError(f"--labels is only used for classification and segmentation, the task is {task}; drop --labels")
+    palette = default_palette(classes) if task == "segmentation" else ()
+    return Metadata(
+        task=task,
+        input_width=input_size[0],
+        input_height=input_size[1],
+        mean=tuple(float(x) for x in mean),  # type: ignore[arg-type]
+        std=tuple(float(x) for x in std),  # type: ignore[arg-type]
+        output_shape=tuple(int(d) for d in output_shape),
+        output_range=output_range,
+        labels=tuple(labels or ()),
+        palette=palette,
+    )
+
+
+def read_embedded(raw: bytes | str) -> dict:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"embedded {METADATA_KEY} is not JSON ({exc}); regenerate the asset") from exc

@@ -1,0 +1,132 @@
+"""Rendering template trees into a project, as `templates/manifest.toml` describes.
+
+A file ending in `.jinja` is rendered and loses the suffix; any other file is copied byte for
+byte. Output order, newlines and file modes are fixed so the same inputs give the same tree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from generator import names
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+MANIFEST = TEMPLATES_DIR / "manifest.toml"
+SUFFIX = ".jinja"
+
+
+@functools.lru_cache(maxsize=None)
+def manifest() -> dict[str, Any]:
+    with open(MANIFEST, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def environment(root: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    env.filters.update(
+        xml=names.xml_escape,
+        plist=names.xml_escape,
+        android_str=names.android_string,
+        java_str=names.java_string,
+        kotlin_str=names.kotlin_string,
+        swift_str=names.swift_string,
+        pbx_str=names.pbx_string,
+        jfloat=names.java_float,
+    )
+    return env
+
+
+@dataclass
+class RenderedFile:
+    path: str  # relative to the platform output dir, POSIX
+    data: bytes
+    executable: bool = False
+
+
+def _expr(env: jinja2.Environment, text: str, context: dict[str, Any]) -> Any:
+    return env.compile_expression(text, undefined_to_none=False)(**context)
+
+
+def _render_path(env: jinja2.Environment, rel: str, context: dict[str, Any]) -> str:
+    out = env.from_string(rel).render(**context) if "{" in rel else rel
+    return out[: -len(SUFFIX)] if out.endswith(SUFFIX) else out
+
+
+def section(platform: str) -> dict[str, Any]:
+    return manifest()[platform]
+
+
+def artifact_path(platform: str, kind: str, context: dict[str, Any]) -> str:
+    """Where a generated artifact (model, sample, expected, goldens) goes inside a platform."""
+    env = environment()
+    return env.from_string(section(platform)["artifacts"][kind]).render(**context)
+
+
+def _skipped(rel: str, rules: list[dict[str, Any]], env: jinja2.Environment, context: dict[str, Any]) -> bool:
+    for rule in rules:
+        if any(fnmatch.fnmatchcase(rel, pat) for pat in rule["paths"]) and not _expr(env, rule["if"], context):
+            return True
+    return False
+
+
+def render_platform(platform: str, context: dict[str, Any]) -> list[RenderedFile]:
+    """All template files of one platform (plus its shared files), rendered in memory."""
+    spec = section(platform)
+    env = environment()
+    tree = TEMPLATES_DIR / spec["tree"]
+    rules = spec.get("when", [])
+    files: list[RenderedFile] = []
+    for src in sorted(p for p in tree.rglob("*") if p.is_file()):
+        rel = src.relative_to(tree).as_posix()
+        if _skipped(rel, rules, env, context):
+            continue
+        out_rel = _render_path(env, rel, context)
+        if rel.endswith(SUFFIX):
+            template = env.get_template(f"{spec['tree']}/{rel}")
+            data = template.render(**context).encode("utf-8")
+        else:
+            data = src.read_bytes()
+        files.append(RenderedFile(out_rel, data, os.access(src, os.X_OK)))
+    shared_if = spec.get("shared_if", "false")
+    if spec.get("shared") and _expr(env, shared_if, context):
+        for shared_rel, dest in sorted(spec["shared"].items()):
+            src = TEMPLATES_DIR / "shared" / shared_rel
+            files.append(RenderedFile(_render_path(env, dest, context), src.read_bytes(), False))
+    seen: set[str] = set()
+    for f in files:
+        if f.path in seen:
+            raise RuntimeError(f"template manifest renders {f.path} twice")
+        seen.add(f.path)
+    return files
+
+
+def promised_paths(platform: str, context: dict[str, Any]) -> list[str]:
+    """Paths a platform's templates produce for this context (for `scaffold check`)."""
+    return [f.path for f in render_platform(platform, context)]
+
+
+def write_files(root: Path, files: list[RenderedFile]) -> None:
+    for f in files:
+        write_bytes(root / f.path, f.data, executable=f.executable)
+
+
+def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    # Fixed modes (not the umask's) keep the tree identical across machines.
+    os.chmod(path, 0o755 if executable else 0o644)

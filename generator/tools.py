@@ -1,0 +1,192 @@
+"""Small wrappers around the external tools scaffold calls or reports on.
+
+Each tool knows how to find itself, says exactly what is missing and how to get it
+(``verify()``), and runs with a bounded time. Tests substitute instances (or pass ``path=``)
+instead of patching subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import ToolMissingError
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+class Tool:
+    """An executable found on PATH (or at an explicit path)."""
+
+    executable = ""  # name looked up on PATH
+    purpose = ""  # what scaffold needs it for, shown by doctor
+    install_hint = ""  # one clause: how to get it
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = str(path) if path is not None else None
+
+    @property
+    def name(self) -> str:
+        return self.executable
+
+    def find(self) -> str | None:
+        if self._path is not None:
+            return self._path if Path(self._path).exists() else None
+        return shutil.which(self.executable)
+
+    def available(self) -> bool:
+        return self.find() is not None
+
+    def verify(self) -> str:
+        """Return the executable's path or raise ToolMissingError naming the fix."""
+        found = self.find()
+        if found is None:
+            raise ToolMissingError(f"{self.name} not found ({self.purpose}); {self.install_hint}")
+        return found
+
+    def run(
+        self,
+        args: list[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 600,
+    ) -> RunResult:
+        exe = self.verify()
+        proc = subprocess.run(
+            [exe, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return RunResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def describe(self) -> str:
+        """One line for `scaffold doctor`."""
+        found = self.find()
+        if found is None:
+            return f"missing: {self.purpose}; {self.install_hint}"
+        return found
+
+
+class Javac(Tool):
+    executable = "javac"
+    purpose = "compiles the generated host unit tests"
+    install_hint = "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+
+
+class Java(Tool):
+    executable = "java"
+    purpose = "runs the generated host unit tests"
+    install_hint = "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+
+
+class JUnit4:
+    """The JUnit 4 and Hamcrest jars (not an executable: a classpath)."""
+
+    name = "junit4"
+    purpose = "runs the generated host unit tests with javac"
+    install_hint = "Debian: apt-get install junit4, or set SCAFFOLD_JUNIT_CLASSPATH to junit + hamcrest jars"
+    default_jars = ("/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar")
+
+    def __init__(self, classpath: str | None = None) -> None:
+        self._classpath = classpath
+
+    def find(self) -> str | None:
+        cp = self._classpath or os.environ.get("SCAFFOLD_JUNIT_CLASSPATH")
+        jars = cp.split(os.pathsep) if cp else list(self.default_jars)
+        return os.pathsep.join(jars) if jars and all(Path(j).is_file() for j in jars) else None
+
+    def available(self) -> bool:
+        return self.find() is not None
+
+    def verify(self) -> str:
+        found = self.find()
+        if found is None:
+            raise ToolMissingError(f"JUnit 4 not found ({self.purpose}); {self.install_hint}")
+        return found
+
+    def describe(self) -> str:
+        found = self.find()
+        return found if found else f"missing: {self.purpose}; {self.install_hint}"
+
+
+class Gxx(Tool):
+    executable = "g++"
+    purpose = "builds the shared C++ inference core against the host LibTorch"
+    install_hint = "Debian: apt-get install g++"
+
+
+class Gradle(Tool):
+    executable = "gradle"
+    purpose = "stamps the Gradle wrapper into generated Android projects"
+    install_hint = "Debian: apt-get install gradle, or install any Gradle and put it on PATH"
+
+
+class Adb(Tool):
+    executable = "adb"
+    purpose = "runs instrumentation tests on a device or emulator"
+    install_hint = "install the Android SDK platform-tools and add them to PATH"
+
+    def find(self) -> str | None:
+        found = super().find()
+        if found is None and self._path is None:
+            home = os.environ.get("ANDROID_HOME") or os.environ.get("ANDROID_SDK_ROOT")
+            if home and (Path(home) / "platform-tools" / "adb").exists():
+                return str(Path(home) / "platform-tools" / "adb")
+        return found
+
+
+class Xcodebuild(Tool):
+    executable = "xcodebuild"
+    purpose = "builds and tests the generated iOS project"
+    install_hint = "install Xcode on macOS (not available on Linux)"
+
+
+class Pod(Tool):
+    executable = "pod"
+    purpose = "installs LibTorch-Lite into the generated iOS project"
+    install_hint = "on macOS: gem install cocoapods (or brew install cocoapods)"
+
+
+class AndroidSdk:
+    """ANDROID_HOME / ANDROID_SDK_ROOT: needed to build the app, not to generate it."""
+
+    name = "Android SDK"
+    purpose = "builds the generated Android project"
+    install_hint = "install Android Studio or the command-line tools and set ANDROID_HOME"
+
+    def find(self) -> str | None:
+        for var in ("ANDROID_HOME", "ANDROID_SDK_ROOT"):
+            value = os.environ.get(var)
+            if value and Path(value).is_dir():
+                return value
+        return None
+
+    def available(self) -> bool:
+        return self.find() is not None
+
+    def verify(self) -> str:
+        found = self.find()
+        if found is None:
+            raise ToolMissingError(f"Android SDK not found ({self.purpose}); {self.install_hint}")
+        return found
+
+    def describe(self) -> str:
+        found = self.find()
+        return found if found else f"missing: {self.purpose}; {self.install_hint}"
