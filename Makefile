@@ -1,0 +1,45 @@
+# Two entry points for a fresh Debian machine with Python 3.11 and a JDK:
+#   make demo  - set up, train the zebraify sample, generate its app into build/zebraify, check it
+#   make test  - set up and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLES := build/samples
+
+.PHONY: demo test setup system-deps benchmark goldens clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the wheels the generator is tested with (see docs/ARCHITECTURE.md).
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# JUnit 4 runs the generated host tests; Debian's gradle stamps the Gradle wrapper.
+system-deps:
+	@if [ ! -f /usr/share/java/junit4.jar ] || ! command -v gradle >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq junit4 gradle >/dev/null; \
+	fi
+
+setup: $(VENV)/.installed system-deps
+
+$(SAMPLES)/zebraify/cyclegan.pt: $(VENV)/.installed samples/zebraify/*.py
+	$(PY) samples/zebraify/train.py --out $(SAMPLES)/zebraify
+
+demo: setup $(SAMPLES)/zebraify/cyclegan.pt
+	$(VENV)/bin/scaffold new zebraify --model $(SAMPLES)/zebraify/cyclegan.pt \
+	  --sample-image $(SAMPLES)/zebraify/horse.png --output build/zebraify --force
+	$(VENV)/bin/scaffold check build/zebraify
+
+test: setup
+	$(PY) -m pytest -n 2 -q tests
+
+benchmark: setup
+	$(PY) benchmarks/bench_new.py
+
+goldens: setup
+	$(PY) tests/refresh_goldens.py
+
+clean:
+	rm -rf build

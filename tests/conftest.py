@@ -1,0 +1,83 @@
+"""Small models built inside the tests, and helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class TinyClassifier(nn.Module):
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
+
+
+class TinyImageToImage(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 3, 3, padding=1), nn.Tanh())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class TinySegmenter(nn.Module):
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, classes, 3, padding=1)
+
+    def forward(self, x):
+        return self.head(x)
+
+
+class TinyTensor(nn.Module):
+    def forward(self, x):
+        return x.mean(1)  # 1xHxW: no task can be inferred from it
+
+
+def build(kind: str) -> nn.Module:
+    torch.manual_seed(0)
+    model = {"classification": TinyClassifier, "image-to-image": TinyImageToImage,
+             "segmentation": TinySegmenter, "tensor": TinyTensor}[kind]()
+    return model.eval()
+
+
+def save_torchscript(model: nn.Module, path: Path, size: int = 16) -> Path:
+    traced = torch.jit.trace(model, torch.rand(1, 3, size, size), check_trace=False)
+    torch.jit.save(traced, str(path))
+    return path
+
+
+@pytest.fixture
+def ts_model(tmp_path):
+    """Factory fixture: a TorchScript file of a tiny model of the given kind."""
+    def make(kind: str = "classification") -> Path:
+        return save_torchscript(build(kind), tmp_path / f"{kind}.pt")
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The real console entry point in a subprocess: what a user sees, tracebacks included."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def tree_bytes(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below root with its bytes and mode, for reproducibility comparisons."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode & 0o777)
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -1,0 +1,38 @@
+"""Fixed render contexts whose output is kept under tests/golden/ (refresh: make goldens)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator import context as ctx, render
+from generator.metadata import describe
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+HOSTILE_LABEL = "O'Brien \"quoted\" <tag> & back\\slash $x"
+
+CASES = {
+    "classification-java": dict(task="classification", shape=(1, 3), android_api="java",
+                                labels=(HOSTILE_LABEL, "zebra", "horse"), rng=None),
+    "image-to-image-java": dict(task="image-to-image", shape=(1, 3, 8, 8), android_api="java", labels=None, rng=(-1.0, 1.0)),
+    "segmentation-native": dict(task="segmentation", shape=(1, 4, 8, 8), android_api="native", labels=None, rng=None),
+}
+
+
+def case_context(case: str) -> dict:
+    c = CASES[case]
+    mean, std = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)) if c["task"] == "image-to-image" else ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    meta = describe(task=c["task"], input_size=(8, 8), mean=mean, std=std, output_shape=c["shape"],
+                    output_range=c["rng"], labels=c["labels"])
+    config = ctx.ProjectConfig("zebra-ify", "Zebra Ify", "com.example.zebra_ify", "ZebraIfy", "com.example.zebra-ify",
+                               ("android", "ios"), c["android_api"])
+    return ctx.build(config, meta)
+
+
+def rendered(case: str) -> dict[str, bytes]:
+    context = case_context(case)
+    files: dict[str, bytes] = {}
+    for platform in ("project", "android", "ios"):
+        prefix = render.section(platform)["output"]
+        for f in render.render_platform(platform, context):
+            files[f"{prefix}/{f.path}".removeprefix("./")] = f.data
+    return files

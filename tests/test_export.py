@@ -1,0 +1,67 @@
+import pytest
+import torch
+import yaml
+
+from conftest import build, save_torchscript
+from generator import export as export_mod, versions
+from generator.errors import ExportError
+from generator.project import ModelOptions, export_pipeline
+from generator.verify import inspect_asset
+
+
+class Branchy(torch.nn.Module):
+    """Data-dependent control flow: a trace would freeze one branch."""
+
+    def forward(self, x):
+        if bool(x.mean() > 0.5):
+            return torch.softmax(x.mean((2, 3)), 1)
+        return torch.softmax(-x.mean((2, 3)), 1)
+
+
+class Noisy(torch.nn.Module):
+    def forward(self, x):
+        return x.mean((2, 3)) + torch.rand(1, 3)
+
+
+def test_export_writes_versioned_asset_with_metadata_and_operators(tmp_path):
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    exp = export_pipeline(ModelOptions(str(ts), input_size="32x32"), tmp_path / "out")
+    info = inspect_asset(exp.asset)
+    assert info.bytecode_version <= versions.LITE_BYTECODE_MAX
+    assert "scaffold.json" in info.extra_files and '"task":"classification"' in info.metadata_raw
+    assert "aten::linear" in info.operators
+    assert exp.max_abs_error <= 1e-4
+    assert yaml.safe_load(export_mod.operators_yaml(info.operators)) == sorted(info.operators)
+    assert exp.export.passes_skipped["optimize_for_mobile"].startswith("this torch build has no XNNPACK")
+
+
+def test_newer_bytecode_is_backported(tmp_path, monkeypatch):
+    monkeypatch.setattr(versions, "LITE_BYTECODE_MAX", 7)
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "out")
+    assert exp.export.bytecode_written == 8 and exp.export.bytecode_version == 7
+    assert any("backport bytecode 8 -> 7" in p for p in exp.export.passes_run)
+    assert inspect_asset(exp.asset).bytecode_version == 7
+
+
+def test_control_flow_falls_back_to_script(tmp_path):
+    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_export import Branchy\ndef make():\n    return Branchy()\n"
+                                   % str(__import__("pathlib").Path(__file__).parent))
+    exp = export_pipeline(ModelOptions(f"{tmp_path / 'f.py'}:make", input_size="8x8", task="classification"), tmp_path / "out")
+    assert exp.export.method == "script"
+    assert any("scripted instead" in n for n in exp.notes)
+
+
+def test_mismatch_with_source_fails_export(tmp_path):
+    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_export import Noisy\ndef make():\n    return Noisy()\n"
+                                   % str(__import__("pathlib").Path(__file__).parent))
+    with pytest.raises(ExportError, match="differs from the source"):
+        export_pipeline(ModelOptions(f"{tmp_path / 'f.py'}:make", input_size="8x8", task="tensor"), tmp_path / "out")
+
+
+def test_lite_input_gets_metadata_appended(tmp_path):
+    ts = save_torchscript(build("segmentation"), tmp_path / "m.pt")
+    torch.jit.load(str(ts))._save_for_lite_interpreter(str(tmp_path / "in.ptl"))
+    exp = export_pipeline(ModelOptions(str(tmp_path / "in.ptl"), input_size="16x16"), tmp_path / "out")
+    assert exp.export.method == "lite-input" and exp.meta.task == "segmentation"
+    assert inspect_asset(exp.asset).metadata_raw is not None
