@@ -122,7 +122,8 @@ def host_unit_tests(root: Path, context: dict[str, Any], report: CheckReport) ->
         if compiled.returncode != 0:
             report.add(scope, name, False, "javac: " + " ".join(compiled.output.splitlines()[:3])[:300])
             return
-        test_classes = [".".join(t.relative_to(test_root).with_suffix("").parts) for t in tests]
+        # Helpers (e.g. golden readers) sit beside the tests; JUnit runs the *Test classes.
+        test_classes = [".".join(t.relative_to(test_root).with_suffix("").parts) for t in tests if t.stem.endswith("Test")]
         ran = java.run(["-cp", f"{classes}:{resources}:{cp}", "org.junit.runner.JUnitCore", *test_classes], timeout=300)
     summary = _junit_summary(ran.stdout)
     report.add(scope, name, ran.returncode == 0, summary)

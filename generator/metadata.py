@@ -54,9 +54,10 @@ class Metadata:
         return (1, 3, self.input_height, self.input_width)
 
     def output_mean_std(self) -> tuple[list[float], list[float]]:
-        """picture = clamp((y - lo) / (hi - lo)): the inverse-normalization ImageTensors applies."""
+        """mean/std for chwToArgb's x*std+mean so that picture = (y - lo) / (hi - lo)."""
         lo, hi = self.output_range or (0.0, 1.0)
-        return [lo] * 3, [hi - lo] * 3
+        # 0.0 - lo: a range starting at 0 gives mean 0, not -0.
+        return [(0.0 - lo) / (hi - lo)] * 3, [1.0 / (hi - lo)] * 3
 
     def to_embedded(self, generator: str) -> dict:
         return {

@@ -1,0 +1,851 @@
+"""Host builds and checks of the C++ that generated projects ship.
+
+The shared inference core (``templates/shared/cpp``) runs on phones inside LibTorch-Lite
+(iOS) and pytorch_android_lite (Android native variant). Neither can run here, but the host
+torch wheel carries the same lite interpreter with C++ headers, so this module compiles the
+core (and the Android JNI glue) with g++ against it and compares the results with what Python
+computed. ``scaffold check`` and the test suite call the functions below.
+
+Builds are cached in a directory keyed by a hash of the sources, flags, compiler and torch
+build: compiling one file against the torch headers takes 15-30 s, linking takes about one.
+The core object is compiled once (position independent) and linked into both the command-line
+driver and the JNI library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import struct
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from generator.errors import CheckFailedError, ToolMissingError
+from generator.tools import Gxx, Java, Javac, RunResult
+
+CXX_DIR = Path(__file__).resolve().parent / "cxx"
+CORE_DRIVER_SOURCE = CXX_DIR / "core_driver.cpp"
+JNI_CHECK_SOURCE = CXX_DIR / "NativeCoreCheck.java"
+
+CORE_HEADER = "inference_core.h"
+CORE_SOURCE = "inference_core.cpp"
+JNI_SOURCE = "scaffold_jni.cpp"
+JNI_LIBRARY_NAME = "scaffold_native"  # System.loadLibrary name in NativeCore.java
+
+# The torch 2.14 headers need C++20; the core itself stays C++17 (see check_core_cxx17).
+CXX_FLAGS = ("-std=c++20", "-O1", "-fPIC")
+TORCH_LIBS = ("-ltorch", "-ltorch_cpu", "-lc10")
+COMPILE_TIMEOUT = 1200  # seconds; one torch-heavy translation unit on a slow 2-core machine
+RUN_TIMEOUT = 300
+
+_TORCH_HINT = "install the host torch wheel in this environment (pip install torch)"
+
+
+# --------------------------------------------------------------------------------------------
+# Locating the host toolchain pieces
+
+
+@dataclass(frozen=True)
+class TorchInstall:
+    """Where the installed torch wheel keeps its C++ headers and shared libraries."""
+
+    root: Path
+    version: str
+    include_dirs: tuple[Path, ...]
+    lib_dir: Path
+
+    def compile_flags(self) -> list[str]:
+        # -isystem: warnings inside torch's headers are not ours to fix.
+        flags: list[str] = []
+        for include in self.include_dirs:
+            flags += ["-isystem", str(include)]
+        return flags
+
+    def link_flags(self) -> list[str]:
+        return [f"-L{self.lib_dir}", *TORCH_LIBS, f"-Wl,-rpath,{self.lib_dir}"]
+
+
+def find_torch() -> TorchInstall:
+    """The installed torch wheel, found without importing it (importing takes seconds)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolMissingError(f"torch not found (builds the C++ core on the host); {_TORCH_HINT}")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    include = root / "include"
+    api_include = include / "torch" / "csrc" / "api" / "include"
+    lib_dir = root / "lib"
+    if not (include / "torch" / "csrc" / "jit" / "mobile" / "import.h").is_file():
+        raise ToolMissingError(
+            f"torch at {root} has no C++ headers (builds the C++ core on the host); {_TORCH_HINT}"
+        )
+    if not any((lib_dir / name).exists() for name in ("libtorch_cpu.so", "libtorch_cpu.dylib")):
+        raise ToolMissingError(
+            f"torch at {root} has no libtorch_cpu (builds the C++ core on the host); {_TORCH_HINT}"
+        )
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return TorchInstall(root, version, (include, api_include), lib_dir)
+
+
+def find_jni_include_dirs(javac: Javac | None = None) -> list[Path]:
+    """jni.h and its platform directory from the JDK that provides javac (or JAVA_HOME)."""
+    javac = javac or Javac()
+    homes: list[Path] = []
+    if os.environ.get("JAVA_HOME"):
+        homes.append(Path(os.environ["JAVA_HOME"]))
+    found = javac.find()
+    if found:
+        # javac is usually a symlink chain (/usr/bin/javac -> alternatives -> jdk/bin/javac).
+        homes.append(Path(os.path.realpath(found)).parent.parent)
+    for home in homes:
+        include = home / "include"
+        if (include / "jni.h").is_file():
+            platform_dirs = [d for d in ("linux", "darwin") if (include / d / "jni_md.h").is_file()]
+            return [include, *(include / d for d in platform_dirs)]
+    javac.verify()  # names the missing JDK if javac itself is absent
+    raise ToolMissingError(
+        "jni.h not found (builds the Android JNI glue on the host); install a full JDK, not a "
+        "JRE (Debian: apt-get install openjdk-17-jdk-headless), or set JAVA_HOME"
+    )
+
+
+def default_build_dir() -> Path:
+    """Per-user cache shared by every `scaffold check`, so the core is compiled once per change."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scaffold" / "native"
+
+
+# --------------------------------------------------------------------------------------------
+# JNI names
+
+
+def jni_mangle(text: str) -> str:
+    """Mangle a fully qualified class or method name for a JNI short name (JNI spec, 'Resolving
+    Native Method Names'): '/' and '.' become '_', '_' becomes '_1', ';' '_2', '[' '_3', and
+    anything that is not an ASCII letter or digit becomes '_0' plus four lowercase hex digits per
+    UTF-16 code unit."""
+    out: list[str] = []
+    for ch in text:
+        if ch in "/.":
+            out.append("_")
+        elif ch == "_":
+            out.append("_1")
+        elif ch == ";":
+            out.append("_2")
+        elif ch == "[":
+            out.append("_3")
+        elif ch.isascii() and ch.isalnum():
+            out.append(ch)
+        else:
+            units = ch.encode("utf-16-be")
+            for i in range(0, len(units), 2):
+                out.append(f"_0{units[i]:02x}{units[i + 1]:02x}")
+    return "".join(out)
+
+
+def jni_prefix(package: str, class_name: str = "NativeCore") -> str:
+    """The exported-symbol prefix of the native methods of ``package.class_name``; the JNI glue
+    template appends ``_<method>``. Context key ``jni_prefix`` = ``jni_prefix(package)``."""
+    if not package or not class_name:
+        raise ValueError("package and class name must not be empty")
+    return "Java_" + jni_mangle(f"{package}.{class_name}")
+
+
+# --------------------------------------------------------------------------------------------
+# Cached builds
+
+
+def _hash(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()[:20]
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckFailedError(f"{what} missing: cannot read {path} ({exc.strerror})") from None
+
+
+def _first_error(output: str) -> str:
+    for line in output.splitlines():
+        if "error" in line:
+            return line.strip()
+    lines = [line for line in output.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+def _compile(gxx: Gxx, args: list[str], what: str) -> RunResult:
+    result = gxx.run(args, timeout=COMPILE_TIMEOUT)
+    if result.returncode != 0:
+        raise CheckFailedError(f"g++ failed to build {what}: {_first_error(result.output)}")
+    return result
+
+
+def _cached(key_dir: Path, product: str, build) -> Path:
+    """Return key_dir/product, building it with build(tmp_path) only if it is not there yet.
+
+    The product is written under a temporary name and renamed, so an interrupted or concurrent
+    build never leaves a half-written file that a later run would trust.
+    """
+    target = key_dir / product
+    if target.exists():
+        return target
+    key_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{product}.", dir=key_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    start = time.monotonic()
+    try:
+        build(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    info = {"seconds": round(time.monotonic() - start, 2), "product": product}
+    (key_dir / f"{product}.build.json").write_text(json.dumps(info) + "\n")
+    return target
+
+
+def build_info(artifact: Path) -> dict:
+    """How long the cached artifact took to build: {"seconds": ..} (empty if unknown)."""
+    path = artifact.parent / f"{artifact.name}.build.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _compiler_identity(gxx: Gxx) -> str:
+    exe = gxx.verify()
+    return os.path.realpath(exe)
+
+
+def core_build_key(core_dir: Path, gxx: Gxx | None = None) -> str:
+    """Cache key of the core object: its two files' bytes, the flags, compiler and torch build
+    (not the directory: identical copies in android/ and ios/ share one build)."""
+    gxx = gxx or Gxx()
+    torch = find_torch()
+    header = _read(Path(core_dir) / CORE_HEADER, "C++ core header")
+    source = _read(Path(core_dir) / CORE_SOURCE, "C++ core source")
+    return _hash("core", header, source, " ".join(CXX_FLAGS), _compiler_identity(gxx), torch.version, str(torch.root))
+
+
+def build_core_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None) -> Path:
+    """Compile inference_core.cpp from core_dir (position independent) into a cached object."""
+    gxx = gxx or Gxx()
+    core_dir = Path(core_dir)
+    key = core_build_key(core_dir, gxx)
+    torch = find_torch()
+
+    def build(out: Path) -> None:
+        args = [*CXX_FLAGS, *torch.compile_flags(), "-I", str(core_dir), "-c", str(core_dir / CORE_SOURCE), "-o", str(out)]
+        _compile(gxx, args, f"the C++ core {core_dir / CORE_SOURCE}")
+
+    return _cached(Path(build_dir) / f"core-{key}", "inference_core.o", build)
+
+
+def build_core_driver(core_dir: Path, build_dir: Path, gxx: Gxx | None = None) -> Path:
+    """Build (or reuse) the host driver executable around the core found in core_dir."""
+    gxx = gxx or Gxx()
+    core_dir = Path(core_dir)
+    core_object = build_core_object(core_dir, build_dir, gxx)
+    torch = find_torch()
+    driver_source = _read(CORE_DRIVER_SOURCE, "core driver source")
+    key = _hash("driver", core_object.parent.name, driver_source, " ".join(CXX_FLAGS))
+
+    def build(out: Path) -> None:
+        args = [*CXX_FLAGS, "-I", str(core_dir), str(CORE_DRIVER_SOURCE), str(core_object), "-o", str(out), *torch.link_flags()]
+        _compile(gxx, args, "the core driver")
+
+    return _cached(Path(build_dir) / f"driver-{key}", "core_driver", build)
+
+
+def build_jni_library(
+    jni_dir: Path,
+    core_dir: Path,
+    build_dir: Path,
+    gxx: Gxx | None = None,
+    javac: Javac | None = None,
+) -> Path:
+    """Build (or reuse) a host libscaffold_native.so from the rendered JNI glue in jni_dir and
+    the core in core_dir; load it in a JVM with -Djava.library.path=<its directory>."""
+    gxx = gxx or Gxx()
+    jni_dir, core_dir = Path(jni_dir), Path(core_dir)
+    jni_includes = find_jni_include_dirs(javac)
+    core_object = build_core_object(core_dir, build_dir, gxx)
+    torch = find_torch()
+    glue = _read(jni_dir / JNI_SOURCE, "JNI glue (render the native variant with --android-api native)")
+    key = _hash("jni", core_object.parent.name, glue, " ".join(CXX_FLAGS), *map(str, jni_includes))
+
+    def build(out: Path) -> None:
+        includes: list[str] = []
+        for include in jni_includes:
+            includes += ["-isystem", str(include)]
+        args = [
+            *CXX_FLAGS, "-shared", *includes, "-I", str(core_dir),
+            str(jni_dir / JNI_SOURCE), str(core_object), "-o", str(out), *torch.link_flags(),
+        ]
+        _compile(gxx, args, f"the JNI glue {jni_dir / JNI_SOURCE}")
+
+    return _cached(Path(build_dir) / f"jni-{key}", f"lib{JNI_LIBRARY_NAME}.so", build)
+
+
+def check_core_cxx17(core_dir: Path, build_dir: Path | None = None, gxx: Gxx | None = None) -> list[str]:
+    """Problems that make the core invalid C++17 (the NDK and Xcode build it as C++17).
+
+    The host torch headers need C++20, so a C++17 compile of the core fails inside them; the
+    errors that matter are the ones located in the core's own files. The verdict is cached
+    next to the builds, keyed like them.
+    """
+    gxx = gxx or Gxx()
+    core_dir = Path(core_dir).resolve()
+    torch = find_torch()
+    key = _hash("cxx17", _read(core_dir / CORE_HEADER, "C++ core header"),
+                _read(core_dir / CORE_SOURCE, "C++ core source"), _compiler_identity(gxx), torch.version)
+    cache = Path(build_dir or default_build_dir()) / f"cxx17-{key}.json"
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    args = ["-std=c++17", "-fsyntax-only", *torch.compile_flags(), "-I", str(core_dir), str(core_dir / CORE_SOURCE)]
+    result = gxx.run(args, timeout=COMPILE_TIMEOUT)
+    problems = [
+        line.strip() for line in result.output.splitlines()
+        if ": error:" in line and line.startswith(str(core_dir))
+    ]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(problems) + "\n")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Running the driver
+
+
+def _float32(value: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", float(value)))[0]
+
+
+def _triple(values: Sequence[float], name: str) -> str:
+    if len(values) != 3:
+        raise ValueError(f"{name} needs 3 values (R, G, B), got {len(values)}")
+    # Hex floats of the float32-rounded values: the C++ side then sees exactly the float32 that
+    # torch and Java use, with no decimal round trip in between.
+    return ",".join(_float32(v).hex() for v in values)
+
+
+def _run_driver(driver: Path, args: list[str], what: str) -> str:
+    try:
+        proc = subprocess.run(
+            [str(driver), *args], capture_output=True, text=True, errors="replace",
+            timeout=RUN_TIMEOUT, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CheckFailedError(f"C++ core timed out after {RUN_TIMEOUT} s while {what}") from None
+    if proc.returncode != 0:
+        message = _first_error(proc.stderr) if proc.stderr.strip() else f"exit status {proc.returncode}"
+        raise CheckFailedError(f"C++ core failed while {what}: {message.removeprefix('error: ')}")
+    return proc.stdout
+
+
+def _key_values(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _floats(data: bytes) -> list[float]:
+    if len(data) % 4:
+        raise CheckFailedError(f"float32 data has {len(data)} bytes, not a multiple of 4")
+    return list(struct.unpack(f"<{len(data) // 4}f", data))
+
+
+def _ints(data: bytes) -> list[int]:
+    if len(data) % 4:
+        raise CheckFailedError(f"int32 data has {len(data)} bytes, not a multiple of 4")
+    return list(struct.unpack(f"<{len(data) // 4}i", data))
+
+
+def _pack_floats(values: Sequence[float]) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+class CoreDriver:
+    """The built driver executable, with one method per mode; data in and out as bytes."""
+
+    def __init__(self, path: Path, work_dir: Path | None = None) -> None:
+        self.path = Path(path)
+        self._work_dir = work_dir
+
+    def _tmp(self) -> tempfile.TemporaryDirectory:
+        return tempfile.TemporaryDirectory(prefix="scaffold-core-", dir=self._work_dir)
+
+    def run_model(self, model: Path, input_f32: bytes, shape: Sequence[int]) -> dict:
+        """{"output": bytes (float32 LE), "shape": [..], "metadata": str, "load_ms", "run_ms"}."""
+        with self._tmp() as tmp:
+            src, dst, meta = Path(tmp, "input.f32"), Path(tmp, "output.f32"), Path(tmp, "meta.json")
+            src.write_bytes(input_f32)
+            stdout = _run_driver(
+                self.path,
+                ["run", str(model), str(src), ",".join(str(int(d)) for d in shape), str(dst), str(meta)],
+                f"running {Path(model).name}",
+            )
+            info = _key_values(stdout)
+            return {
+                "output": dst.read_bytes(),
+                "shape": [int(d) for d in info.get("shape", "").split(",") if d],
+                "metadata": meta.read_bytes().decode("utf-8", errors="replace"),
+                "load_ms": float(info.get("load_ms", "nan")),
+                "run_ms": float(info.get("run_ms", "nan")),
+                "gpu": info.get("gpu") == "1",
+            }
+
+    def rgba_to_chw(self, rgba: bytes, width: int, height: int, mean, std) -> bytes:
+        with self._tmp() as tmp:
+            src, dst = Path(tmp, "in.rgba"), Path(tmp, "out.f32")
+            src.write_bytes(rgba)
+            _run_driver(
+                self.path,
+                ["rgba2chw", str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)],
+                "converting RGBA pixels to a tensor",
+            )
+            return dst.read_bytes()
+
+    def chw_to_rgba(self, chw_f32: bytes, width: int, height: int, mean, std) -> bytes:
+        with self._tmp() as tmp:
+            src, dst = Path(tmp, "in.f32"), Path(tmp, "out.rgba")
+            src.write_bytes(chw_f32)
+            _run_driver(
+                self.path,
+                ["chw2rgba", str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)],
+                "converting a tensor to RGBA pixels",
+            )
+            return dst.read_bytes()
+
+    def softmax(self, logits_f32: bytes) -> bytes:
+        with self._tmp() as tmp:
+            src, dst = Path(tmp, "in.f32"), Path(tmp, "out.f32")
+            src.write_bytes(logits_f32)
+            _run_driver(self.path, ["softmax", str(src), str(dst)], "computing softmax")
+            return dst.read_bytes()
+
+    def top_k(self, values_f32: bytes, k: int) -> list[int]:
+        with self._tmp() as tmp:
+            src, dst = Path(tmp, "in.f32"), Path(tmp, "out.i32")
+            src.write_bytes(values_f32)
+            _run_driver(self.path, ["topk", str(src), str(k), str(dst)], "computing top-k")
+            return _ints(dst.read_bytes())
+
+    def argmax(self, scores_f32: bytes, channels: int, width: int, height: int) -> list[int]:
+        with self._tmp() as tmp:
+            src, dst = Path(tmp, "in.f32"), Path(tmp, "out.i32")
+            src.write_bytes(scores_f32)
+            _run_driver(
+                self.path, ["argmax", str(src), str(channels), str(width), str(height), str(dst)],
+                "computing the per-pixel argmax",
+            )
+            return _ints(dst.read_bytes())
+
+
+# --------------------------------------------------------------------------------------------
+# Pixels
+
+
+def png_to_rgba(path: Path) -> tuple[bytes, int, int]:
+    """RGBA8 bytes (straight alpha) of an image file, as the apps feed the core."""
+    from PIL import Image  # heavy; only checks need it
+
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+        return rgba.tobytes(), rgba.width, rgba.height
+
+
+def reference_chw(rgba: bytes, width: int, height: int, mean: Sequence[float], std: Sequence[float]) -> bytes:
+    """What the core's rgbaToChw must produce, computed with numpy in float32 exactly as
+    torchvision's to_tensor (divide by 255) and normalize (subtract, divide) do."""
+    import numpy as np
+
+    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
+    unit = pixels.astype(np.float32) / np.float32(255)
+    m = np.asarray(mean, dtype=np.float32)
+    s = np.asarray(std, dtype=np.float32)
+    chw = ((unit - m) / s).transpose(2, 0, 1)
+    return np.ascontiguousarray(chw).astype("<f4").tobytes()
+
+
+def argb_to_rgba(argb: bytes) -> bytes:
+    """Android's ARGB_8888 ints (Bitmap.getPixels, int32 LE) to RGBA8 bytes."""
+    out = bytearray()
+    for (pixel,) in struct.iter_unpack("<I", argb):
+        out += bytes(((pixel >> 16) & 0xFF, (pixel >> 8) & 0xFF, pixel & 0xFF, (pixel >> 24) & 0xFF))
+    return bytes(out)
+
+
+def rgba_to_argb(rgba: bytes) -> bytes:
+    out = bytearray()
+    for i in range(0, len(rgba), 4):
+        r, g, b, a = rgba[i : i + 4]
+        out += struct.pack("<I", (a << 24) | (r << 16) | (g << 8) | b)
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------
+# High-level checks
+
+
+def find_core_dir(project_platform_dir: Path) -> Path:
+    """The directory holding the core inside a rendered platform (android/ or ios/)."""
+    root = Path(project_platform_dir)
+    skip = {"build", "Pods", ".gradle", "DerivedData", ".cxx"}
+    found = sorted(
+        p.parent
+        for p in root.rglob(CORE_SOURCE)
+        if not skip.intersection(p.relative_to(root).parts) and (p.parent / CORE_HEADER).is_file()
+    )
+    if not found:
+        raise CheckFailedError(f"no {CORE_SOURCE} with {CORE_HEADER} under {root}; regenerate the project")
+    if len(found) > 1:
+        raise CheckFailedError(f"several copies of the C++ core under {root}: {', '.join(map(str, found))}")
+    return found[0]
+
+
+def compare_floats(actual: Sequence[float], expected: Sequence[float]) -> dict:
+    """max/mean absolute error and the worst index; NaN on either side counts as infinite."""
+    if len(actual) != len(expected):
+        raise ValueError(f"{len(actual)} values vs {len(expected)} expected")
+    worst, max_error, total = -1, 0.0, 0.0
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        error = abs(a - e)
+        if error != error:  # NaN
+            error = float("inf")
+        total += error
+        if worst < 0 or error > max_error:
+            worst, max_error = i, max(max_error, error)
+    return {
+        "max_abs_error": max_error,
+        "mean_abs_error": total / len(actual) if actual else 0.0,
+        "worst_index": worst,
+        "values": len(actual),
+    }
+
+
+def verify_core(
+    project_platform_dir: Path,
+    model_path: Path,
+    sample_png: Path,
+    expected_bin: Path,
+    mean: Sequence[float],
+    std: Sequence[float],
+    tolerance: float = 1e-5,
+    *,
+    build_dir: Path | None = None,
+    gxx: Gxx | None = None,
+) -> dict:
+    """Run the project's own C++ core on the host the way the app does (PNG -> RGBA8 ->
+    rgbaToChw -> model) and compare with the expected output Python computed.
+
+    The input tensor must equal torchvision's bit for bit (reference_chw). Returns
+    {"max_abs_error", "mean_abs_error", "worst_index", "values", "output_shape", "metadata",
+    "load_ms", "run_ms", "core_dir", "driver", "build_seconds"}; raises CheckFailedError (one
+    line) when the input differs or the output differs by more than tolerance.
+    """
+    core_dir = find_core_dir(project_platform_dir)
+    driver_path = build_core_driver(core_dir, Path(build_dir or default_build_dir()), gxx)
+    driver = CoreDriver(driver_path)
+    rgba, width, height = png_to_rgba(Path(sample_png))
+    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
+    if chw != reference_chw(rgba, width, height, mean, std):
+        raise CheckFailedError(
+            f"C++ rgbaToChw differs from torchvision's to_tensor+normalize on {Path(sample_png).name}; "
+            "it must match bit for bit"
+        )
+    result = driver.run_model(Path(model_path), chw, [1, 3, height, width])
+    expected = _floats(_read(Path(expected_bin), "expected output"))
+    actual = _floats(result["output"])
+    name = Path(expected_bin).name
+    if len(actual) != len(expected):
+        raise CheckFailedError(
+            f"C++ core output has {len(actual)} values (shape {result['shape']}) but {name} has "
+            f"{len(expected)}; regenerate the project's goldens"
+        )
+    stats = compare_floats(actual, expected)
+    if not stats["max_abs_error"] <= tolerance:
+        raise CheckFailedError(
+            f"C++ core output differs from {name}: max abs error {stats['max_abs_error']:.3g} at "
+            f"index {stats['worst_index']} exceeds tolerance {tolerance:g}"
+        )
+    return {
+        **stats,
+        "output_shape": result["shape"],
+        "metadata": result["metadata"],
+        "load_ms": result["load_ms"],
+        "run_ms": result["run_ms"],
+        "core_dir": core_dir,
+        "driver": driver_path,
+        "build_seconds": build_info(driver_path).get("seconds"),
+    }
+
+
+def verify_pixel_helpers(
+    core_or_platform_dir: Path,
+    golden_dir: Path,
+    *,
+    width: int,
+    height: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    output_mean: Sequence[float] | None = None,
+    output_std: Sequence[float] | None = None,
+    output_size: tuple[int, int] | None = None,
+    softmax_tolerance: float = 1e-6,
+    build_dir: Path | None = None,
+    gxx: Gxx | None = None,
+) -> dict:
+    """Check the core's pixel and output helpers against the generator's golden vectors.
+
+    Always: sample_argb.bin -> rgbaToChw must equal input_chw.bin bit for bit. When present:
+    output_argb.bin (chwToRgba of output_chw.bin with output_mean/output_std, exact),
+    softmax.bin (within softmax_tolerance) and top5.bin (exact), argmax.bin (exact).
+    Returns the names of the checks that ran; raises CheckFailedError on the first mismatch.
+    """
+    root = Path(core_or_platform_dir)
+    core_dir = root if (root / CORE_SOURCE).is_file() else find_core_dir(root)
+    driver = CoreDriver(build_core_driver(core_dir, Path(build_dir or default_build_dir()), gxx))
+    golden = Path(golden_dir)
+    checked: list[str] = []
+
+    rgba = argb_to_rgba(_read(golden / "sample_argb.bin", "golden sample_argb.bin"))
+    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
+    expected_chw = _read(golden / "input_chw.bin", "golden input_chw.bin")
+    if chw != expected_chw:
+        stats = compare_floats(_floats(chw), _floats(expected_chw)) if len(chw) == len(expected_chw) else None
+        detail = (
+            f"max abs error {stats['max_abs_error']:.3g} at index {stats['worst_index']}"
+            if stats else f"{len(chw) // 4} values vs {len(expected_chw) // 4}"
+        )
+        raise CheckFailedError(f"C++ rgbaToChw differs from golden input_chw.bin ({detail}); it must match bit for bit")
+    checked.append("rgbaToChw")
+
+    output_path = golden / "output_chw.bin"
+    output_chw = output_path.read_bytes() if output_path.is_file() else None
+    out_w, out_h = output_size or (width, height)
+
+    if output_chw is not None and (golden / "output_argb.bin").is_file() and output_mean and output_std:
+        pixels = driver.chw_to_rgba(output_chw, out_w, out_h, output_mean, output_std)
+        expected = _read(golden / "output_argb.bin", "golden output_argb.bin")
+        if rgba_to_argb(pixels) != expected:
+            actual_px, expected_px = _ints(rgba_to_argb(pixels)), _ints(expected)
+            first = next((i for i, (a, e) in enumerate(zip(actual_px, expected_px)) if a != e), -1)
+            raise CheckFailedError(
+                f"C++ chwToRgba differs from golden output_argb.bin (first difference at pixel {first})"
+            )
+        checked.append("chwToRgba")
+
+    if output_chw is not None and (golden / "softmax.bin").is_file():
+        probabilities = _floats(driver.softmax(output_chw))
+        expected_probabilities = _floats(_read(golden / "softmax.bin", "golden softmax.bin"))
+        if len(probabilities) != len(expected_probabilities):
+            raise CheckFailedError("C++ softmax length differs from golden softmax.bin")
+        stats = compare_floats(probabilities, expected_probabilities)
+        if not stats["max_abs_error"] <= softmax_tolerance:
+            raise CheckFailedError(
+                f"C++ softmax differs from golden softmax.bin: max abs error {stats['max_abs_error']:.3g}"
+            )
+        checked.append("softmax")
+        if (golden / "top5.bin").is_file():
+            expected_top = _ints(_read(golden / "top5.bin", "golden top5.bin"))
+            top = driver.top_k(output_chw, len(expected_top))
+            if top != expected_top:
+                raise CheckFailedError(f"C++ topK gives {top}, golden top5.bin has {expected_top}")
+            checked.append("topK")
+
+    if output_chw is not None and (golden / "argmax.bin").is_file():
+        plane = out_w * out_h
+        channels = (len(output_chw) // 4) // plane if plane else 0
+        if channels * plane * 4 != len(output_chw) or channels == 0:
+            raise CheckFailedError(f"output_chw.bin does not hold whole {out_w}x{out_h} planes")
+        classes = driver.argmax(output_chw, channels, out_w, out_h)
+        expected_classes = _ints(_read(golden / "argmax.bin", "golden argmax.bin"))
+        if classes != expected_classes:
+            first = next((i for i, (a, e) in enumerate(zip(classes, expected_classes)) if a != e), -1)
+            raise CheckFailedError(f"C++ argmaxChannels differs from golden argmax.bin (first difference at pixel {first})")
+        checked.append("argmaxChannels")
+
+    return {"checked": checked, "core_dir": core_dir}
+
+
+def compile_java(sources: Sequence[Path], classes_dir: Path, javac: Javac | None = None) -> Path:
+    javac = javac or Javac()
+    classes_dir.mkdir(parents=True, exist_ok=True)
+    result = javac.run(["-encoding", "UTF-8", "-d", str(classes_dir), *map(str, sources)], timeout=COMPILE_TIMEOUT)
+    if result.returncode != 0:
+        raise CheckFailedError(f"javac failed on {', '.join(Path(s).name for s in sources)}: {_first_error(result.output)}")
+    return classes_dir
+
+
+def run_native_core_java(
+    library: Path,
+    native_core_java: Path,
+    package: str,
+    model_path: Path,
+    input_f32: bytes,
+    shape: Sequence[int],
+    expected_bin: Path,
+    tolerance: float,
+    *,
+    bad_model: Path | None = None,
+    work_dir: Path | None = None,
+    javac: Javac | None = None,
+    java: Java | None = None,
+) -> dict:
+    """Compile the generated NativeCore.java with the host check program and run it in a JVM
+    that loads ``library``; returns the check's key=value report (max_abs_error, shape,
+    metadata, *_error). Raises CheckFailedError when a check inside the JVM failed."""
+    java = java or Java()
+    with tempfile.TemporaryDirectory(prefix="scaffold-jni-", dir=work_dir) as tmp:
+        classes = compile_java([Path(native_core_java), JNI_CHECK_SOURCE], Path(tmp, "classes"), javac)
+        input_path = Path(tmp, "input.f32")
+        input_path.write_bytes(input_f32)
+        args = [
+            f"-Djava.library.path={Path(library).parent}", "-cp", str(classes), "NativeCoreCheck",
+            f"{package}.NativeCore", str(model_path), str(input_path),
+            ",".join(str(int(d)) for d in shape), str(expected_bin), repr(float(tolerance)),
+        ]
+        if bad_model is not None:
+            args.append(str(bad_model))
+        result = java.run(args, timeout=RUN_TIMEOUT)
+    report = _key_values(result.stdout)
+    if "metadata_hex" in report:
+        report["metadata"] = bytes.fromhex(report.pop("metadata_hex")).decode("utf-8")
+    if "max_abs_error" in report:
+        report["max_abs_error"] = float(report["max_abs_error"])
+    report["returncode"] = result.returncode
+    if result.returncode != 0:
+        reason = report.get("failure") or report.get("error") or _first_error(result.output)
+        raise CheckFailedError(f"NativeCore (JNI) check failed: {reason}")
+    return report
+
+
+def verify_jni(
+    android_dir: Path,
+    package: str,
+    model_path: Path,
+    sample_png: Path,
+    expected_bin: Path,
+    mean: Sequence[float],
+    std: Sequence[float],
+    tolerance: float = 1e-5,
+    *,
+    build_dir: Path | None = None,
+    gxx: Gxx | None = None,
+    javac: Javac | None = None,
+    java: Java | None = None,
+) -> dict:
+    """The native variant end to end on the host: build the rendered JNI glue + core into a
+    host library, load it from a JVM through the rendered NativeCore.java, feed it the sample
+    (converted by the core's rgbaToChw) and compare with the expected output."""
+    android_dir = Path(android_dir)
+    jni_dir = android_dir / "app" / "src" / "main" / "cpp"
+    native_core_java = android_dir / "app" / "src" / "main" / "java" / Path(*package.split(".")) / "NativeCore.java"
+    if not native_core_java.is_file():
+        raise CheckFailedError(f"{native_core_java} missing; the project was not generated with --android-api native")
+    build_dir = Path(build_dir or default_build_dir())
+    library = build_jni_library(jni_dir, jni_dir, build_dir, gxx, javac)
+    driver = CoreDriver(build_core_driver(jni_dir, build_dir, gxx))
+    rgba, width, height = png_to_rgba(Path(sample_png))
+    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
+    report = run_native_core_java(
+        library, native_core_java, package, Path(model_path), chw, [1, 3, height, width],
+        Path(expected_bin), tolerance, javac=javac, java=java,
+    )
+    report["library"] = library
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# `scaffold check` entry points (generator/check.py and generator/ios.py call these)
+
+
+def _platform_paths(project_dir: Path, platform: str, context: dict) -> dict[str, Path]:
+    from generator import render
+
+    root = Path(project_dir) / render.section(platform)["output"]
+    paths = {"root": root}
+    for kind in ("model", "sample", "expected", "goldens"):
+        if kind in render.section(platform)["artifacts"]:
+            paths[kind] = root / render.artifact_path(platform, kind, context)
+    return paths
+
+
+def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> bool:
+    name = "C++ core reproduces the expected output (host LibTorch)"
+    try:
+        result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
+                             context["mean"], context["std"], float(context["tolerance"]))
+    except ToolMissingError as exc:
+        report.skip(scope, name, str(exc))
+        return False
+    except CheckFailedError as exc:
+        report.add(scope, name, False, str(exc))
+        return False
+    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
+                                  f"{result['run_ms']:.1f} ms on the host")
+    problems = check_core_cxx17(result["core_dir"])
+    report.add(scope, "C++ core is valid C++17 (the mobile toolchains' standard)", not problems,
+               "no errors in the core's own files" if not problems else problems[0])
+    return True
+
+
+def check_ios(project_dir: Path, context: dict, report) -> None:
+    """Build the iOS project's copy of the core on the host and run it on the sample."""
+    _report_core(report, "ios", _platform_paths(project_dir, "ios", context), context)
+
+
+def check_android(project_dir: Path, context: dict, report) -> None:
+    """The native variant: the core on the sample, its pixel helpers on the goldens, and the
+    JNI glue loaded in a JVM through the generated NativeCore class."""
+    scope = "android"
+    paths = _platform_paths(project_dir, "android", context)
+    if not _report_core(report, scope, paths, context):
+        return
+    name = "C++ pixel and output helpers match the golden vectors"
+    out_h, out_w = (context["output_shape"][-2], context["output_shape"][-1]) if len(context["output_shape"]) >= 3 else (0, 0)
+    image_task = context["task"] == "image-to-image"
+    try:
+        pixel = verify_pixel_helpers(
+            paths["root"], paths["goldens"], width=context["input_width"], height=context["input_height"],
+            mean=context["mean"], std=context["std"],
+            output_mean=context["output_mean"] if image_task else None,
+            output_std=context["output_std"] if image_task else None,
+            output_size=(out_w, out_h) if out_w and out_h else None,
+        )
+        report.add(scope, name, True, ", ".join(pixel["checked"]))
+    except CheckFailedError as exc:
+        report.add(scope, name, False, str(exc))
+    name = "NativeCore (JNI) runs the model in a JVM"
+    try:
+        result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
+                            context["mean"], context["std"], float(context["tolerance"]))
+    except ToolMissingError as exc:
+        report.skip(scope, name, str(exc))
+        return
+    except CheckFailedError as exc:
+        report.add(scope, name, False, str(exc))
+        return
+    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}; errors map to Java exceptions")
