@@ -107,57 +107,38 @@ def android_string(text: str) -> str:
     return out
 
 
-def java_string(text: str) -> str:
-    """A complete Java string literal, quotes included."""
-    return '"' + _java_body(text) + '"'
+_QUOTED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _java_body(text: str) -> str:
+def _escape_body(text: str, control) -> str:
+    """Backslash-escape quotes, backslashes and whitespace; other controls via `control(code)`."""
     out = []
     for ch in str(text):
-        if ch == "\\":
-            # An escaped backslash also stops Java from reading a following 'u' as a \\u escape.
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
+        if ch in _QUOTED:
+            out.append(_QUOTED[ch])
         elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\{ord(ch):03o}")
+            out.append(control(ord(ch)))
         else:
             out.append(ch)
     return "".join(out)
 
 
+def java_string(text: str) -> str:
+    """A complete Java string literal. Octal, not \\u, for controls: javac expands \\u before lexing.
+
+    An escaped backslash also stops Java from reading a following 'u' as a unicode escape.
+    """
+    return '"' + _escape_body(text, lambda c: f"\\{c:03o}") + '"'
+
+
 def kotlin_string(text: str) -> str:
-    """A complete Kotlin string literal; '$' would start a template."""
-    body = _java_body(text).replace("$", "\\$")
-    return f'"{body}"'
+    """A complete Kotlin string literal; '$' would start a template and Kotlin has no octal escapes."""
+    return '"' + _escape_body(text, lambda c: f"\\u{c:04x}").replace("$", "\\$") + '"'
 
 
 def swift_string(text: str) -> str:
     """A complete Swift string literal; '\\(' would start interpolation, escaping '\\' covers it."""
-    out = []
-    for ch in str(text):
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return '"' + _escape_body(text, lambda c: f"\\u{{{c:x}}}") + '"'
 
 
 _PBX_BARE = re.compile(r"[A-Za-z0-9_$/:.-]+\Z")

@@ -27,34 +27,48 @@ class RunResult:
         return (self.stdout + self.stderr).strip()
 
 
-class Tool:
+class Requirement:
+    """Something generated projects need on the machine; says what is missing and how to get it."""
+
+    name = ""
+    purpose = ""  # what scaffold needs it for, shown by doctor
+    install_hint = ""  # one clause: how to get it
+
+    def find(self) -> str | None:
+        raise NotImplementedError
+
+    def available(self) -> bool:
+        return self.find() is not None
+
+    def verify(self) -> str:
+        """Return where it is or raise ToolMissingError naming the fix."""
+        found = self.find()
+        if found is None:
+            raise ToolMissingError(f"{self.name} not found ({self.purpose}); {self.install_hint}")
+        return found
+
+    def describe(self) -> str:
+        """One line for `scaffold doctor`."""
+        found = self.find()
+        return found if found is not None else f"missing: {self.purpose}; {self.install_hint}"
+
+
+class Tool(Requirement):
     """An executable found on PATH (or at an explicit path)."""
 
     executable = ""  # name looked up on PATH
-    purpose = ""  # what scaffold needs it for, shown by doctor
-    install_hint = ""  # one clause: how to get it
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self._path = str(path) if path is not None else None
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]
         return self.executable
 
     def find(self) -> str | None:
         if self._path is not None:
             return self._path if Path(self._path).exists() else None
         return shutil.which(self.executable)
-
-    def available(self) -> bool:
-        return self.find() is not None
-
-    def verify(self) -> str:
-        """Return the executable's path or raise ToolMissingError naming the fix."""
-        found = self.find()
-        if found is None:
-            raise ToolMissingError(f"{self.name} not found ({self.purpose}); {self.install_hint}")
-        return found
 
     def run(
         self,
@@ -76,13 +90,6 @@ class Tool:
         )
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
-    def describe(self) -> str:
-        """One line for `scaffold doctor`."""
-        found = self.find()
-        if found is None:
-            return f"missing: {self.purpose}; {self.install_hint}"
-        return found
-
 
 class Javac(Tool):
     executable = "javac"
@@ -96,7 +103,7 @@ class Java(Tool):
     install_hint = "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
 
 
-class JUnit4:
+class JUnit4(Requirement):
     """The JUnit 4 and Hamcrest jars (not an executable: a classpath)."""
 
     name = "junit4"
@@ -111,19 +118,6 @@ class JUnit4:
         cp = self._classpath or os.environ.get("SCAFFOLD_JUNIT_CLASSPATH")
         jars = cp.split(os.pathsep) if cp else list(self.default_jars)
         return os.pathsep.join(jars) if jars and all(Path(j).is_file() for j in jars) else None
-
-    def available(self) -> bool:
-        return self.find() is not None
-
-    def verify(self) -> str:
-        found = self.find()
-        if found is None:
-            raise ToolMissingError(f"JUnit 4 not found ({self.purpose}); {self.install_hint}")
-        return found
-
-    def describe(self) -> str:
-        found = self.find()
-        return found if found else f"missing: {self.purpose}; {self.install_hint}"
 
 
 class Gxx(Tool):
@@ -164,7 +158,7 @@ class Pod(Tool):
     install_hint = "on macOS: gem install cocoapods (or brew install cocoapods)"
 
 
-class AndroidSdk:
+class AndroidSdk(Requirement):
     """ANDROID_HOME / ANDROID_SDK_ROOT: needed to build the app, not to generate it."""
 
     name = "Android SDK"
@@ -177,16 +171,3 @@ class AndroidSdk:
             if value and Path(value).is_dir():
                 return value
         return None
-
-    def available(self) -> bool:
-        return self.find() is not None
-
-    def verify(self) -> str:
-        found = self.find()
-        if found is None:
-            raise ToolMissingError(f"Android SDK not found ({self.purpose}); {self.install_hint}")
-        return found
-
-    def describe(self) -> str:
-        found = self.find()
-        return found if found else f"missing: {self.purpose}; {self.install_hint}"
