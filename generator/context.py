@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import __version__, versions
+from generator.native import jni_prefix
 from generator.metadata import METADATA_KEY, Metadata
 
 PLATFORMS = ("android", "ios")
@@ -33,21 +34,6 @@ class ProjectConfig:
     use_vulkan: bool = False
     tolerance: float = 1e-4
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def jni_prefix(package: str, cls: str = "NativeCore") -> str:
-    """JNI symbol prefix for package.cls (JNI spec: '_' -> '_1', '.' -> '_', non-ASCII -> _0xxxx)."""
-    out = []
-    for ch in f"{package}.{cls}":
-        if ch == ".":
-            out.append("_")
-        elif ch == "_":
-            out.append("_1")
-        elif ch.isascii() and ch.isalnum():
-            out.append(ch)
-        else:
-            out.append(f"_0{ord(ch):04x}")
-    return "Java_" + "".join(out)
 
 
 def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:

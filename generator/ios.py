@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from generator import render, syntax, versions
+from generator import pbxproj, render, syntax, versions
 from generator.checks import CheckReport
-from generator.errors import UsageError
 
 PLATFORM = "ios"
-_BUNDLE_RE = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
-
-
-def product_name_from(name: str) -> str:
-    """Xcode target and Swift module name: 'zebra-ify app' -> 'ZebraIfyApp' (a Swift identifier)."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
-    product = "".join(w[:1].upper() + w[1:] for w in words)
-    if not product or product[0].isdigit():
-        product = "App" + product
-    return product
-
-
-def derive_bundle_id(package: str) -> str:
-    # Bundle identifiers allow letters, digits, '-' and '.'; Java packages allow '_'.
-    return validate_bundle_id(package.replace("_", "-"))
-
-
-def validate_bundle_id(bundle_id: str) -> str:
-    if not bundle_id:
-        raise UsageError("--bundle-id is empty; give one like com.example.zebraify")
-    if not bundle_id.isascii() or not _BUNDLE_RE.match(bundle_id):
-        raise UsageError(
-            f"--bundle-id {bundle_id!r} is invalid; use two or more dot-separated parts of letters, digits and '-' "
-            "(e.g. com.example.zebraify)"
-        )
-    return bundle_id
+# Names are validated where the Xcode project is written; re-exported for the pipeline.
+product_name_from = pbxproj.product_name_from
+derive_bundle_id = pbxproj.derive_bundle_id
+validate_bundle_id = pbxproj.validate_bundle_id
 
 
 def output_dir(project_dir: Path) -> Path:
@@ -44,7 +20,6 @@ def output_dir(project_dir: Path) -> Path:
 
 
 def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) -> list[str]:
-    from generator import pbxproj
     from generator.android import write_artifacts
 
     root = output_dir(project_dir)
@@ -56,8 +31,6 @@ def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) ->
 
 
 def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, run_native: bool = True) -> None:
-    from generator import pbxproj
-
     root = output_dir(project_dir)
     scope = PLATFORM
     promised = render.promised_paths(PLATFORM, context)

@@ -147,10 +147,9 @@ _PBX_BARE = re.compile(r"[A-Za-z0-9_$/:.-]+\Z")
 def pbx_string(text: str) -> str:
     """A pbxproj (old-style plist) string: bare when safe, else quoted and escaped."""
     text = str(text)
-    if text and _PBX_BARE.match(text) and "//" not in text and not text.startswith("/*"):
+    if text and _PBX_BARE.match(text) and "//" not in text and "/*" not in text:
         return text
-    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{body}"'
+    return '"' + _escape_body(text, lambda c: f"\\U{c:04x}") + '"'
 
 
 def java_float(value: float) -> str:

@@ -14,11 +14,13 @@ driver and the JNI library.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -41,11 +43,11 @@ JNI_LIBRARY_NAME = "scaffold_native"  # System.loadLibrary name in NativeCore.ja
 
 # The torch 2.14 headers need C++20; the core itself stays C++17 (see check_core_cxx17).
 CXX_FLAGS = ("-std=c++20", "-O1", "-fPIC")
-TORCH_LIBS = ("-ltorch", "-ltorch_cpu", "-lc10")
+TORCH_LIBS = ("-ltorch_cpu", "-lc10", "-ltorch")
 COMPILE_TIMEOUT = 1200  # seconds; one torch-heavy translation unit on a slow 2-core machine
 RUN_TIMEOUT = 300
 
-_TORCH_HINT = "install the host torch wheel in this environment (pip install torch)"
+_TORCH_HINT = "install the host torch wheel into this environment (make setup, or pip install torch==2.14.1)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,7 +71,13 @@ class TorchInstall:
         return flags
 
     def link_flags(self) -> list[str]:
-        return [f"-L{self.lib_dir}", *TORCH_LIBS, f"-Wl,-rpath,{self.lib_dir}"]
+        # libtorch.so goes last and --as-needed drops it: the lite interpreter lives in
+        # libtorch_cpu, and on CUDA wheels libtorch.so drags in ~20 CUDA libraries that double
+        # the start-up time of every driver run.
+        return [
+            f"-L{self.lib_dir}", "-Wl,--as-needed", *TORCH_LIBS, "-Wl,--no-as-needed",
+            f"-Wl,-rpath,{self.lib_dir}",
+        ]
 
 
 def find_torch() -> TorchInstall:
@@ -205,18 +213,37 @@ def _cached(key_dir: Path, product: str, build) -> Path:
     if target.exists():
         return target
     key_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{product}.", dir=key_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    start = time.monotonic()
-    try:
-        build(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    info = {"seconds": round(time.monotonic() - start, 2), "product": product}
-    (key_dir / f"{product}.build.json").write_text(json.dumps(info) + "\n")
+    with _lock(key_dir / f".{product}.lock"):
+        # Parallel checks (pytest -n, two `scaffold check`s) wait for one compile, not run two.
+        if target.exists():
+            return target
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{product}.", dir=key_dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        start = time.monotonic()
+        try:
+            build(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        info = {"seconds": round(time.monotonic() - start, 2), "product": product}
+        (key_dir / f"{product}.build.json").write_text(json.dumps(info) + "\n")
     return target
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no waiting, the atomic rename still keeps the cache sound
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def build_info(artifact: Path) -> dict:
@@ -233,41 +260,49 @@ def _compiler_identity(gxx: Gxx) -> str:
     return os.path.realpath(exe)
 
 
-def core_build_key(core_dir: Path, gxx: Gxx | None = None) -> str:
+def _define_flags(defines: Sequence[str]) -> list[str]:
+    return [f"-D{d}" for d in sorted(defines)]
+
+
+def core_build_key(core_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> str:
     """Cache key of the core object: its two files' bytes, the flags, compiler and torch build
     (not the directory: identical copies in android/ and ios/ share one build)."""
     gxx = gxx or Gxx()
     torch = find_torch()
     header = _read(Path(core_dir) / CORE_HEADER, "C++ core header")
     source = _read(Path(core_dir) / CORE_SOURCE, "C++ core source")
-    return _hash("core", header, source, " ".join(CXX_FLAGS), _compiler_identity(gxx), torch.version, str(torch.root))
+    flags = " ".join([*CXX_FLAGS, *_define_flags(defines)])
+    return _hash("core", header, source, flags, _compiler_identity(gxx), torch.version, str(torch.root))
 
 
-def build_core_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None) -> Path:
-    """Compile inference_core.cpp from core_dir (position independent) into a cached object."""
+def build_core_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> Path:
+    """Compile inference_core.cpp from core_dir (position independent) into a cached object.
+    ``defines`` are preprocessor symbols, e.g. SCAFFOLD_USE_METAL to exercise the GPU fallback."""
     gxx = gxx or Gxx()
     core_dir = Path(core_dir)
-    key = core_build_key(core_dir, gxx)
+    key = core_build_key(core_dir, gxx, defines)
     torch = find_torch()
 
     def build(out: Path) -> None:
-        args = [*CXX_FLAGS, *torch.compile_flags(), "-I", str(core_dir), "-c", str(core_dir / CORE_SOURCE), "-o", str(out)]
+        args = [*CXX_FLAGS, *_define_flags(defines), *torch.compile_flags(), "-I", str(core_dir),
+                "-c", str(core_dir / CORE_SOURCE), "-o", str(out)]
         _compile(gxx, args, f"the C++ core {core_dir / CORE_SOURCE}")
 
     return _cached(Path(build_dir) / f"core-{key}", "inference_core.o", build)
 
 
-def build_core_driver(core_dir: Path, build_dir: Path, gxx: Gxx | None = None) -> Path:
+def build_core_driver(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> Path:
     """Build (or reuse) the host driver executable around the core found in core_dir."""
     gxx = gxx or Gxx()
     core_dir = Path(core_dir)
-    core_object = build_core_object(core_dir, build_dir, gxx)
+    core_object = build_core_object(core_dir, build_dir, gxx, defines)
     torch = find_torch()
     driver_source = _read(CORE_DRIVER_SOURCE, "core driver source")
     key = _hash("driver", core_object.parent.name, driver_source, " ".join(CXX_FLAGS))
 
     def build(out: Path) -> None:
-        args = [*CXX_FLAGS, "-I", str(core_dir), str(CORE_DRIVER_SOURCE), str(core_object), "-o", str(out), *torch.link_flags()]
+        args = [*CXX_FLAGS, "-I", str(core_dir), str(CORE_DRIVER_SOURCE), str(core_object),
+                "-o", str(out), *torch.link_flags()]
         _compile(gxx, args, "the core driver")
 
     return _cached(Path(build_dir) / f"driver-{key}", "core_driver", build)
@@ -320,7 +355,9 @@ def check_core_cxx17(core_dir: Path, build_dir: Path | None = None, gxx: Gxx | N
         return json.loads(cache.read_text())
     except (OSError, ValueError):
         pass
-    args = ["-std=c++17", "-fsyntax-only", *torch.compile_flags(), "-I", str(core_dir), str(core_dir / CORE_SOURCE)]
+    # SCAFFOLD_USE_METAL: the Metal branch is only compiled by iOS builds that opt in, so check it too.
+    args = ["-std=c++17", "-fsyntax-only", "-DSCAFFOLD_USE_METAL", *torch.compile_flags(), "-I", str(core_dir),
+            str(core_dir / CORE_SOURCE)]
     result = gxx.run(args, timeout=COMPILE_TIMEOUT)
     problems = [
         line.strip() for line in result.output.splitlines()
@@ -380,10 +417,6 @@ def _ints(data: bytes) -> list[int]:
     if len(data) % 4:
         raise CheckFailedError(f"int32 data has {len(data)} bytes, not a multiple of 4")
     return list(struct.unpack(f"<{len(data) // 4}i", data))
-
-
-def _pack_floats(values: Sequence[float]) -> bytes:
-    return struct.pack(f"<{len(values)}f", *values)
 
 
 class CoreDriver:
@@ -684,19 +717,38 @@ def verify_pixel_helpers(
         expected_classes = _ints(_read(golden / "argmax.bin", "golden argmax.bin"))
         if classes != expected_classes:
             first = next((i for i, (a, e) in enumerate(zip(classes, expected_classes)) if a != e), -1)
-            raise CheckFailedError(f"C++ argmaxChannels differs from golden argmax.bin (first difference at pixel {first})")
+            raise CheckFailedError(
+                f"C++ argmaxChannels differs from golden argmax.bin (first difference at pixel {first})"
+            )
         checked.append("argmaxChannels")
 
     return {"checked": checked, "core_dir": core_dir}
 
 
-def compile_java(sources: Sequence[Path], classes_dir: Path, javac: Javac | None = None) -> Path:
+def compile_java(sources: Sequence[Path], build_dir: Path, javac: Javac | None = None) -> Path:
+    """Compile Java sources into a class directory cached under build_dir by their content."""
     javac = javac or Javac()
-    classes_dir.mkdir(parents=True, exist_ok=True)
-    result = javac.run(["-encoding", "UTF-8", "-d", str(classes_dir), *map(str, sources)], timeout=COMPILE_TIMEOUT)
-    if result.returncode != 0:
-        raise CheckFailedError(f"javac failed on {', '.join(Path(s).name for s in sources)}: {_first_error(result.output)}")
-    return classes_dir
+    exe = os.path.realpath(javac.verify())
+    key = _hash("java", exe, *(Path(s).read_bytes() for s in sources), *(Path(s).name for s in sources))
+    classes = Path(build_dir) / f"java-{key}"
+    if classes.is_dir():
+        return classes
+    Path(build_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".java-", dir=build_dir))
+    try:
+        result = javac.run(["-encoding", "UTF-8", "-d", str(tmp), *map(str, sources)], timeout=COMPILE_TIMEOUT)
+        if result.returncode != 0:
+            names = ", ".join(Path(s).name for s in sources)
+            raise CheckFailedError(f"javac failed on {names}: {_first_error(result.output)}")
+        try:
+            os.rename(tmp, classes)
+        except OSError:
+            if not classes.is_dir():  # a concurrent build may have won the race; that is fine
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return classes
 
 
 def run_native_core_java(
@@ -710,7 +762,7 @@ def run_native_core_java(
     tolerance: float,
     *,
     bad_model: Path | None = None,
-    work_dir: Path | None = None,
+    build_dir: Path | None = None,
     javac: Javac | None = None,
     java: Java | None = None,
 ) -> dict:
@@ -718,8 +770,8 @@ def run_native_core_java(
     that loads ``library``; returns the check's key=value report (max_abs_error, shape,
     metadata, *_error). Raises CheckFailedError when a check inside the JVM failed."""
     java = java or Java()
-    with tempfile.TemporaryDirectory(prefix="scaffold-jni-", dir=work_dir) as tmp:
-        classes = compile_java([Path(native_core_java), JNI_CHECK_SOURCE], Path(tmp, "classes"), javac)
+    classes = compile_java([Path(native_core_java), JNI_CHECK_SOURCE], Path(build_dir or default_build_dir()), javac)
+    with tempfile.TemporaryDirectory(prefix="scaffold-jni-") as tmp:
         input_path = Path(tmp, "input.f32")
         input_path.write_bytes(input_f32)
         args = [
@@ -772,7 +824,7 @@ def verify_jni(
     chw = driver.rgba_to_chw(rgba, width, height, mean, std)
     report = run_native_core_java(
         library, native_core_java, package, Path(model_path), chw, [1, 3, height, width],
-        Path(expected_bin), tolerance, javac=javac, java=java,
+        Path(expected_bin), tolerance, build_dir=build_dir, javac=javac, java=java,
     )
     report["library"] = library
     return report
@@ -825,7 +877,8 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     if not _report_core(report, scope, paths, context):
         return
     name = "C++ pixel and output helpers match the golden vectors"
-    out_h, out_w = (context["output_shape"][-2], context["output_shape"][-1]) if len(context["output_shape"]) >= 3 else (0, 0)
+    shape = list(context["output_shape"])
+    out_h, out_w = (shape[-2], shape[-1]) if len(shape) >= 3 else (0, 0)
     image_task = context["task"] == "image-to-image"
     try:
         pixel = verify_pixel_helpers(

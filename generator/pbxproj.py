@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from generator.names import pbx_string
 from generator.errors import UsageError
 
 OBJECT_VERSION = "56"  # Xcode 14 format: opens in Xcode 14-16 and CocoaPods >= 1.12 can edit it
@@ -86,13 +88,17 @@ def validate_product_name(name: str) -> str:
             f"iOS product name {name!r} is invalid; use letters, digits and '_' starting with a letter (e.g. Zebraify)"
         )
     if name in RESERVED_PRODUCT_NAMES:
-        raise UsageError(f"iOS product name {name!r} clashes with an Apple module or a generated class; choose another name")
+        raise UsageError(
+            f"iOS product name {name!r} clashes with an Apple module or a generated class; choose another name"
+        )
     return name
 
 
 def product_name_from(name: str) -> str:
-    """Product name derived from the project NAME: 'my-app 2' -> 'MyApp2', 'zebraify' -> 'Zebraify'."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
+    """Product name derived from the project NAME: 'my-app 2' -> 'MyApp2', 'zebraify' -> 'Zebraify'.
+    Accents are dropped rather than the letters ('Zürich' -> 'Zurich')."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", ascii_name) if w]
     product = "".join(w[:1].upper() + w[1:] for w in words)
     if not product:
         raise UsageError(f"cannot derive an iOS product name from {name!r}; it needs ASCII letters or digits")
@@ -120,26 +126,8 @@ def derive_bundle_id(package: str) -> str:
 # Old-style plist text
 
 
-def pbx_quote(text: str) -> str:
-    """A pbxproj string: bare when it only holds [A-Za-z0-9_$/:.-], else quoted and escaped."""
-    text = str(text)
-    if text and _BARE.match(text) and "//" not in text and "/*" not in text:
-        return text
-    out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\U{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+# One quoting rule for every pbxproj string, also used by the templates' pbx_str filter.
+pbx_quote = pbx_string
 
 
 class PbxprojError(ValueError):
@@ -288,7 +276,8 @@ def _format(value: Any, comments: dict[str, str], indent: int, inline: bool) -> 
         if inline:
             return "(" + "".join(f"{_format(v, comments, 0, True)}, " for v in value) + ")"
         pad = "\t" * (indent + 1)
-        return "(\n" + "".join(f"{pad}{_format(v, comments, indent + 1, False)},\n" for v in value) + "\t" * indent + ")"
+        items = "".join(f"{pad}{_format(v, comments, indent + 1, False)},\n" for v in value)
+        return "(\n" + items + "\t" * indent + ")"
     text = str(value)
     if text in comments:
         return f"{text} /* {_comment(comments[text])} */"
@@ -311,7 +300,8 @@ _INLINE_ISA = {"PBXBuildFile", "PBXFileReference"}
 
 def serialize_pbxproj(objects: dict[str, dict[str, Any]], root_id: str, comments: dict[str, str]) -> str:
     """The project file text, in Xcode's layout: one section per isa, objects sorted by ID."""
-    out = ["// !$*UTF8*$!", "{", "\tarchiveVersion = 1;", "\tclasses = {", "\t};", f"\tobjectVersion = {OBJECT_VERSION};", "\tobjects = {"]
+    out = ["// !$*UTF8*$!", "{", "\tarchiveVersion = 1;", "\tclasses = {", "\t};",
+           f"\tobjectVersion = {OBJECT_VERSION};", "\tobjects = {"]
     for isa in sorted({o["isa"] for o in objects.values()}):
         out.append("")
         out.append(f"/* Begin {isa} section */")
@@ -488,7 +478,11 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         # The tests call TorchModule directly, so they import the same Objective-C header.
         app["SWIFT_OBJC_BRIDGING_HEADER"] = bridging
         tests["SWIFT_OBJC_BRIDGING_HEADER"] = bridging
-    return {"project": project, "app": {"Debug": app, "Release": dict(app)}, "tests": {"Debug": tests, "Release": dict(tests)}}
+    return {
+        "project": project,
+        "app": {"Debug": app, "Release": dict(app)},
+        "tests": {"Debug": tests, "Release": dict(tests)},
+    }
 
 
 def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
@@ -576,8 +570,10 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
     for owner, label in (("project", f'PBXProject "{product_name}"'),
                          ("app", f'PBXNativeTarget "{names["app"]}"'),
                          ("tests", f'PBXNativeTarget "{names["tests"]}"')):
-        configs = [add("XCBuildConfiguration", f"{owner}:{name}", name, {"buildSettings": settings[owner][name], "name": name})
-                   for name in ("Debug", "Release")]
+        configs = [
+            add("XCBuildConfiguration", f"{owner}:{name}", name, {"buildSettings": settings[owner][name], "name": name})
+            for name in ("Debug", "Release")
+        ]
         config_lists[owner] = add("XCConfigurationList", owner, f"Build configuration list for {label}", {
             "buildConfigurations": configs, "defaultConfigurationIsVisible": "0",
             "defaultConfigurationName": "Release"})
@@ -649,7 +645,10 @@ def scheme_xml(product_name: str, app_id: str, tests_id: str) -> str:
 
     app_ref = lambda indent: reference(app_id, product_name, f"{product_name}.app", indent)  # noqa: E731
     tests_ref = reference(tests_id, f"{product_name}Tests", f"{product_name}Tests.xctest", " " * 12)
-    lldb = 'selectedDebuggerIdentifier = "Xcode.DebuggerFoundation.Debugger.LLDB"\n      selectedLauncherIdentifier = "Xcode.DebuggerFoundation.Launcher.LLDB"'
+    lldb = (
+        'selectedDebuggerIdentifier = "Xcode.DebuggerFoundation.Debugger.LLDB"\n'
+        '      selectedLauncherIdentifier = "Xcode.DebuggerFoundation.Launcher.LLDB"'
+    )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<Scheme\n"
@@ -741,7 +740,7 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
 
 
 _REFERENCE_KEYS = {
-    "buildConfigurationList", "buildConfigurations", "buildPhases", "children", "containerPortal",
+    "baseConfigurationReference", "buildConfigurationList", "buildConfigurations", "buildPhases", "children", "containerPortal",
     "dependencies", "fileRef", "files", "mainGroup", "productRefGroup", "productReference",
     "target", "targetProxy", "targets",
 }
@@ -893,7 +892,9 @@ def check_xcode_project(ios_dir: Path) -> list[str]:
                 if kind == "resources":
                     name = PurePosixPath(path).name
                     if name in resource_names and resource_names[name] != path:
-                        problems.append(f"{path}: same bundle name as {resource_names[name]} in {targets[tid]['name']}'s resources")
+                        problems.append(
+                            f"{path}: same bundle name as {resource_names[name]} in {targets[tid]['name']}'s resources"
+                        )
                     resource_names[name] = path
 
     target_names = {"app": product, "tests": f"{product}Tests"}
@@ -914,7 +915,9 @@ def check_xcode_project(ios_dir: Path) -> list[str]:
     for (role, kind), paths in built.items():
         for path in sorted(paths - expected_paths):
             if (ios_dir / path).exists() and path.split("/")[0] != "Pods":
-                problems.append(f"{path}: in the {kind.capitalize()} phase of {target_names[role]} but not part of the project folders")
+                problems.append(
+                    f"{path}: in the {kind.capitalize()} phase of {target_names[role]} but not part of the project folders"
+                )
 
     # Build settings
     for tid, role in roles.items():

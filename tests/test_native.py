@@ -186,13 +186,14 @@ def test_build_key_follows_content_not_location(core_dir, tmp_path):
 
 def test_core_is_valid_cxx17(core_dir, cache_dir, tmp_path):
     assert native.check_core_cxx17(core_dir, cache_dir) == []
-    # Negative control: a C++20-only construct in the core must be reported.
+    # Negative control (a stand-in core without torch includes, to keep it fast): a C++20-only
+    # construct in the core's own file must be reported.
     bad = tmp_path / "bad"
-    shutil.copytree(core_dir, bad)
-    with open(bad / "inference_core.cpp", "a") as fh:
-        fh.write("\n#include <span>\nstatic std::span<const int> cxx20Only;\n")
+    bad.mkdir()
+    (bad / "inference_core.h").write_text("#pragma once\n")
+    (bad / "inference_core.cpp").write_text('#include "inference_core.h"\n#include <span>\nstatic std::span<const int> cxx20Only;\n')
     problems = native.check_core_cxx17(bad, tmp_path / "cache")
-    assert problems and "inference_core.cpp" in problems[0]
+    assert problems and "inference_core.cpp:3" in problems[0]
 
 
 def test_missing_tools_raise_tool_missing(core_dir, tmp_path, monkeypatch):
@@ -233,6 +234,17 @@ def test_first_tensor_of_a_tuple_and_input_left_intact(driver, tmp_path):
     inplace = save_lite(InPlace(), tmp_path / "inplace.ptl", size=4, metadata=None)
     result = driver.run_model(inplace, x.tobytes(), [1, 3, 4, 4])
     np.testing.assert_allclose(np.frombuffer(result["output"], "<f4"), (np.maximum(x, 0) * 3).reshape(-1), atol=1e-6)
+
+
+def test_gpu_build_falls_back_to_the_cpu(core_dir, cache_dir, model_path, tmp_path):
+    # With SCAFFOLD_USE_METAL the core first tries at::kMetal; the host has no Metal backend, so
+    # this runs the exact fallback an iPhone takes when an operator has no Metal kernel.
+    metal = native.CoreDriver(native.build_core_driver(core_dir, cache_dir, defines=["SCAFFOLD_USE_METAL"]), tmp_path)
+    x = np.random.RandomState(8).randn(1, 3, 8, 8).astype(np.float32)
+    result = metal.run_model(model_path, x.tobytes(), [1, 3, 8, 8])
+    expected = lite_output(model_path, torch.from_numpy(x)).detach().numpy().reshape(-1)
+    assert float(np.max(np.abs(np.frombuffer(result["output"], "<f4") - expected))) <= 1e-5
+    assert result["gpu"] is False
 
 
 @pytest.mark.parametrize(
@@ -290,7 +302,7 @@ def _reference_rgba(chw: np.ndarray, mean, std) -> bytes:
     m = np.asarray(mean, np.float32).reshape(3, 1)
     s = np.asarray(std, np.float32).reshape(3, 1)
     with np.errstate(invalid="ignore"):
-        v = (chw.reshape(3, -1) - m) / s
+        v = chw.reshape(3, -1) * s + m
         v = np.where(np.isnan(v), np.float32(0), np.clip(v, np.float32(0), np.float32(1)))
         q = np.floor(v * np.float32(255) + np.float32(0.5)).astype(np.uint8)
     rgba = np.full((chw.size // 3, 4), 255, np.uint8)
@@ -298,7 +310,7 @@ def _reference_rgba(chw: np.ndarray, mean, std) -> bytes:
     return rgba.tobytes()
 
 
-@pytest.mark.parametrize("mean, std", [([0.0] * 3, [1.0] * 3), ([-1.0] * 3, [2.0] * 3), (MEAN, STD)])
+@pytest.mark.parametrize("mean, std", [([0.0] * 3, [1.0] * 3), ([0.5] * 3, [0.5] * 3), (MEAN, STD), ([0.1, 0.2, 0.3], [3.0, 0.7, 1e-3])])
 def test_chw_to_rgba_matches_numpy(driver, mean, std):
     rng = np.random.RandomState(5)
     chw = rng.uniform(-3, 3, 3 * 32 * 8).astype(np.float32)
@@ -385,9 +397,9 @@ def _goldens(root: Path, image: Image.Image, output: np.ndarray, task: str, out_
 
 @pytest.mark.parametrize("task", ["image-to-image", "classification", "segmentation"])
 def test_pixel_helpers_against_goldens(android_dir, sample, cache_dir, tmp_path, task):
-    golden = _goldens(tmp_path / "golden", sample["image"], sample["y"], task, [-1.0] * 3, [2.0] * 3)
+    golden = _goldens(tmp_path / "golden", sample["image"], sample["y"], task, [0.5] * 3, [0.5] * 3)
     result = native.verify_pixel_helpers(android_dir, golden, width=8, height=8, mean=MEAN, std=STD,
-                                         output_mean=[-1.0] * 3, output_std=[2.0] * 3, build_dir=cache_dir)
+                                         output_mean=[0.5] * 3, output_std=[0.5] * 3, build_dir=cache_dir)
     expected = {"image-to-image": ["rgbaToChw", "chwToRgba"], "classification": ["rgbaToChw", "softmax", "topK"],
                 "segmentation": ["rgbaToChw", "argmaxChannels"]}[task]
     assert result["checked"] == expected
@@ -433,13 +445,14 @@ def test_jni_library_runs_in_a_jvm(android_dir, model_path, sample, cache_dir, t
     java_file = android_dir / "app/src/main/java/com/example/zebra_ify/NativeCore.java"
     chw = native.reference_chw(*native.png_to_rgba(sample["png"]), MEAN, STD)
     report = native.run_native_core_java(library, java_file, PACKAGE, model_path, chw, [1, 3, 8, 8], sample["expected"],
-                                         1e-5, bad_model=garbage)
+                                         1e-5, bad_model=garbage, build_dir=cache_dir)
     assert report["bad_model_error"].startswith("java.lang.RuntimeException: cannot load model")
     # A mismatch inside the JVM is a CheckFailedError with the JVM's reason.
     wrong = tmp_path / "wrong.bin"
     wrong.write_bytes((sample["y"].reshape(-1) + 0.5).astype("<f4").tobytes())
     with pytest.raises(CheckFailedError, match="exceeds tolerance"):
-        native.run_native_core_java(library, java_file, PACKAGE, model_path, chw, [1, 3, 8, 8], wrong, 1e-5)
+        native.run_native_core_java(library, java_file, PACKAGE, model_path, chw, [1, 3, 8, 8], wrong, 1e-5,
+                                    build_dir=cache_dir)
 
 
 def test_android_native_templates_agree(android_dir):
@@ -458,6 +471,31 @@ def test_android_native_templates_agree(android_dir):
     assert syntax.syntax_errors("java", java.encode()) == []
 
 
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
+def test_cmakelists_finds_the_unpacked_aar(android_dir, tmp_path):
+    # Configure only (the compile itself is covered by the g++ builds above): the script must
+    # find headers and libraries where the Gradle task unpacks them, and fail with the fix when
+    # they are missing.
+    cpp = android_dir / "app" / "src" / "main" / "cpp"
+    unpacked = tmp_path / "pytorch_native"
+    (unpacked / "headers" / "torch" / "csrc" / "jit" / "mobile").mkdir(parents=True)
+    (unpacked / "headers" / "torch" / "csrc" / "jit" / "mobile" / "import.h").write_text("")
+    (unpacked / "jni" / "x86_64").mkdir(parents=True)
+    for lib in ("libpytorch_jni_lite.so", "libfbjni.so"):
+        (unpacked / "jni" / "x86_64" / lib).write_bytes(b"")
+    configure = ["cmake", "-S", str(cpp), "-DANDROID_ABI=x86_64"]
+    ok = subprocess.run([*configure, "-B", str(tmp_path / "ok"), f"-DPYTORCH_NATIVE_DIR={unpacked}"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    build_files = "".join(p.read_text(errors="replace") for p in (tmp_path / "ok").rglob("*") if p.is_file()
+                          and p.suffix in (".make", ".txt", ".ninja", ".cmake"))
+    assert "libpytorch_jni_lite.so" in build_files and "libfbjni.so" in build_files
+    missing = subprocess.run([*configure, "-B", str(tmp_path / "missing"), f"-DPYTORCH_NATIVE_DIR={tmp_path / 'none'}"],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0
+    assert "extractPytorchNative" in missing.stderr
+
+
 # ------------------------------------------------------------------------------------------
 # `scaffold check` entry points
 
@@ -471,7 +509,7 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
         "package": PACKAGE, "package_path": PACKAGE.replace(".", "/"), "product_name": "Zebraify",
         "model_file": "model.ptl", "sample_file": "sample.png", "expected_file": "expected_output.bin",
         "mean": MEAN, "std": STD, "tolerance": 1e-4, "task": "image-to-image", "input_width": 8,
-        "input_height": 8, "output_shape": [1, 3, 8, 8], "output_mean": [-1.0] * 3, "output_std": [2.0] * 3,
+        "input_height": 8, "output_shape": [1, 3, 8, 8], "output_mean": [0.5] * 3, "output_std": [0.5] * 3,
     }
     project = tmp_path / "project"
     android = render_android_native(project / render.section("android")["output"])
@@ -485,7 +523,7 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     _goldens(android / render.artifact_path("android", "goldens", context), sample["image"], sample["y"],
-             "image-to-image", [-1.0] * 3, [2.0] * 3)
+             "image-to-image", [0.5] * 3, [0.5] * 3)
 
     report = CheckReport()
     native.check_ios(project, context, report)

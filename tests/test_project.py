@@ -68,7 +68,7 @@ def bad_models(tmp_path):
     ("non-ascii package", ["--model", "{good}", "--package", "com.zébra.app"], "not ASCII"),
     ("slash package", ["--model", "{good}", "--package", "com/example"], "path separator"),
     ("empty package", ["--model", "{good}", "--package", ""], "empty"),
-    ("bad bundle id", ["--model", "{good}", "--bundle-id", "com..x"], "--bundle-id"),
+    ("bad bundle id", ["--model", "{good}", "--bundle-id", "com..x"], "bundle identifier"),
     ("labels mismatch", ["--model", "{good}", "--labels", "{d}/labels.txt"], "labels but the model outputs"),
 ])
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(bad_models, case, args, fragment):

@@ -53,5 +53,6 @@ def test_unknown_context_key_fails_loudly():
         env.from_string("{{ nope }}").render()
 
 
-def test_jni_prefix_follows_the_jni_mangling_rules():
+def test_context_carries_the_jni_prefix():
+    assert _context()["jni_prefix"] == "Java_com_example_zebra_1ify_NativeCore"
     assert ctx.jni_prefix("com.example.zebra_ify") == "Java_com_example_zebra_1ify_NativeCore"

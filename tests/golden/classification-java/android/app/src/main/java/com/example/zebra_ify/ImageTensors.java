@@ -1,0 +1,230 @@
+package com.example.zebra_ify;
+
+import java.util.Arrays;
+import java.util.Comparator;
+
+/**
+ * Pixel/tensor conversions and the small numeric helpers the app needs.
+ *
+ * <p>Plain Java on purpose (no android.*, no org.pytorch.*): the host unit tests compare these
+ * functions with vectors Python computed, so a wrong channel order, a forgotten alpha mask or a
+ * normalization done in double instead of float shows up in {@code ./gradlew testDebugUnitTest}
+ * instead of as odd colors on a phone.
+ */
+public final class ImageTensors {
+    private ImageTensors() {}
+
+    /**
+     * ARGB_8888 pixels (as {@code Bitmap.getPixels} returns them) to a CHW float tensor with R, G,
+     * B planes, each value {@code ((c / 255f) - mean[ch]) / std[ch]}; alpha is ignored.
+     *
+     * <p>Every step is a single float operation in the same order as torchvision's
+     * {@code to_tensor} (uint8 to float32, divided by 255) followed by {@code normalize}
+     * (subtract, then divide, in float32), so the results match Python bit for bit.
+     */
+    public static float[] argbToChw(int[] argb, int width, int height, float[] mean, float[] std) {
+        int plane = planeSize(width, height);
+        requireLength("argb", argb, plane);
+        requireChannels(mean, std);
+        float[] chw = new float[3 * plane];
+        for (int ch = 0; ch < 3; ch++) {
+            int shift = 16 - 8 * ch;
+            float m = mean[ch];
+            float s = std[ch];
+            int base = ch * plane;
+            for (int i = 0; i < plane; i++) {
+                int c = (argb[i] >>> shift) & 0xFF;
+                chw[base + i] = ((c / 255.0f) - m) / s;
+            }
+        }
+        return chw;
+    }
+
+    /**
+     * CHW float tensor (R, G, B planes) to opaque ARGB_8888 pixels.
+     *
+     * <p>The inverse of {@link #argbToChw}: a value {@code x} stands for the picture value
+     * {@code x * std[c] + mean[c]}. For a model whose output range is [lo, hi] pass
+     * mean = -lo / (hi - lo) and std = 1 / (hi - lo) (a tanh generator: 0.5 and 0.5).
+     * The picture value is clamped to [0, 1] (NaN becomes 0) and rounded half up:
+     * {@code floor(v * 255 + 0.5)}, all in float.
+     */
+    public static int[] chwToArgb(float[] chw, int width, int height, float[] mean, float[] std) {
+        int plane = planeSize(width, height);
+        requireLength("chw", chw, 3 * plane);
+        requireChannels(mean, std);
+        int[] argb = new int[plane];
+        Arrays.fill(argb, 0xFF000000);
+        for (int ch = 0; ch < 3; ch++) {
+            int shift = 16 - 8 * ch;
+            float m = mean[ch];
+            float s = std[ch];
+            int base = ch * plane;
+            for (int i = 0; i < plane; i++) {
+                float v = chw[base + i] * s + m;
+                // Written so that NaN fails the first test and lands on 0.
+                if (!(v > 0.0f)) {
+                    v = 0.0f;
+                } else if (v > 1.0f) {
+                    v = 1.0f;
+                }
+                int c = (int) Math.floor(v * 255.0f + 0.5f);
+                argb[i] |= c << shift;
+            }
+        }
+        return argb;
+    }
+
+    /**
+     * Softmax over the whole array. The maximum is subtracted first so large logits cannot
+     * overflow exp; sums run in double. NaN anywhere makes every result NaN, like torch.
+     */
+    public static float[] softmax(float[] logits) {
+        if (logits == null || logits.length == 0) {
+            throw new IllegalArgumentException("logits must not be empty");
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        boolean nan = false;
+        for (float x : logits) {
+            if (Float.isNaN(x)) {
+                nan = true;
+            } else if (x > max) {
+                max = x;
+            }
+        }
+        float[] out = new float[logits.length];
+        if (nan) {
+            Arrays.fill(out, Float.NaN);
+            return out;
+        }
+        double[] e = new double[logits.length];
+        double sum = 0.0;
+        for (int i = 0; i < logits.length; i++) {
+            e[i] = Math.exp((double) logits[i] - max);
+            sum += e[i];
+        }
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = (float) (e[i] / sum);
+        }
+        return out;
+    }
+
+    /**
+     * Indices of the {@code k} largest scores, largest first. Equal scores keep the lower index
+     * first, so results are reproducible; NaN ranks below every number, so a broken output cannot
+     * crowd real classes out. {@code k} larger than the array is clipped.
+     */
+    public static int[] topK(float[] scores, int k) {
+        if (scores == null) {
+            throw new IllegalArgumentException("scores must not be null");
+        }
+        if (k < 0) {
+            throw new IllegalArgumentException("k must be >= 0, got " + k);
+        }
+        int n = Math.min(k, scores.length);
+        Integer[] order = new Integer[scores.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Comparator<Integer> byScore = (a, b) -> {
+            float x = scores[a];
+            float y = scores[b];
+            boolean xNaN = Float.isNaN(x);
+            boolean yNaN = Float.isNaN(y);
+            if (xNaN != yNaN) {
+                return xNaN ? 1 : -1;
+            }
+            if (!xNaN && x != y) {
+                return x > y ? -1 : 1;
+            }
+            return Integer.compare(a, b);
+        };
+        Arrays.sort(order, byScore);
+        int[] top = new int[n];
+        for (int i = 0; i < n; i++) {
+            top[i] = order[i];
+        }
+        return top;
+    }
+
+    /**
+     * Per pixel, the class with the largest score in a CHW score tensor ({@code classes} planes of
+     * {@code height * width}). Ties go to the lower class; NaN never beats a number.
+     */
+    public static int[] argmaxChannels(float[] chw, int classes, int height, int width) {
+        if (classes <= 0) {
+            throw new IllegalArgumentException("classes must be > 0, got " + classes);
+        }
+        int plane = planeSize(width, height);
+        long total = (long) classes * plane;
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor too large: " + total + " values");
+        }
+        requireLength("chw", chw, (int) total);
+        int[] classMap = new int[plane];
+        for (int i = 0; i < plane; i++) {
+            int best = 0;
+            float bestScore = chw[i];
+            for (int c = 1; c < classes; c++) {
+                float v = chw[c * plane + i];
+                if (v > bestScore || (Float.isNaN(bestScore) && !Float.isNaN(v))) {
+                    best = c;
+                    bestScore = v;
+                }
+            }
+            classMap[i] = best;
+        }
+        return classMap;
+    }
+
+    private static int planeSize(int width, int height) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException(
+                    "width and height must be > 0, got " + width + "x" + height);
+        }
+        long plane = (long) width * height;
+        if (3 * plane > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("image too large: " + width + "x" + height);
+        }
+        return (int) plane;
+    }
+
+    private static void requireLength(String name, int[] a, int expected) {
+        if (a == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (a.length != expected) {
+            throw new IllegalArgumentException(
+                    name + " has " + a.length + " values, expected " + expected);
+        }
+    }
+
+    private static void requireLength(String name, float[] a, int expected) {
+        if (a == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (a.length != expected) {
+            throw new IllegalArgumentException(
+                    name + " has " + a.length + " values, expected " + expected);
+        }
+    }
+
+    private static void requireChannels(float[] mean, float[] std) {
+        if (mean == null || mean.length != 3) {
+            throw new IllegalArgumentException("mean must have 3 values (R, G, B)");
+        }
+        if (std == null || std.length != 3) {
+            throw new IllegalArgumentException("std must have 3 values (R, G, B)");
+        }
+        for (int ch = 0; ch < 3; ch++) {
+            if (!Float.isFinite(std[ch]) || std[ch] == 0.0f) {
+                throw new IllegalArgumentException(
+                        "std[" + ch + "] must be finite and non-zero, got " + std[ch]);
+            }
+            if (!Float.isFinite(mean[ch])) {
+                throw new IllegalArgumentException(
+                        "mean[" + ch + "] must be finite, got " + mean[ch]);
+            }
+        }
+    }
+}
