@@ -27,13 +27,17 @@ setup: $(VENV)/.installed system-deps
 $(SAMPLES)/zebraify/cyclegan.pt: $(VENV)/.installed samples/zebraify/*.py
 	$(PY) samples/zebraify/train.py --out $(SAMPLES)/zebraify
 
+$(SAMPLES)/classifier/classifier.pt: $(VENV)/.installed samples/classifier/*.py samples/classifier/labels.txt
+	$(PY) samples/classifier/train.py --out $(SAMPLES)/classifier
+
 demo: setup $(SAMPLES)/zebraify/cyclegan.pt
 	$(VENV)/bin/scaffold new zebraify --model $(SAMPLES)/zebraify/cyclegan.pt \
 	  --sample-image $(SAMPLES)/zebraify/horse.png --output build/zebraify --force
 	$(VENV)/bin/scaffold check build/zebraify
 
-test: setup
-	$(PY) -m pytest -n 2 -q tests
+# The samples are trained first, alone: two training threads beside other tests crawl.
+test: setup $(SAMPLES)/zebraify/cyclegan.pt $(SAMPLES)/classifier/classifier.pt
+	SCAFFOLD_SAMPLES=$(SAMPLES) $(PY) -m pytest -n 2 -q tests
 
 benchmark: setup
 	$(PY) benchmarks/bench_new.py
