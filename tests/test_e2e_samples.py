@@ -17,7 +17,7 @@ from generator.verify import inspect_asset
 
 # `make test` trains the samples here first, on idle cores (training beside other tests
 # oversubscribes the two cores badly); run alone, the tests train them themselves.
-CACHE = Path(os.environ.get("SCAFFOLD_SAMPLES", REPO / "build" / "samples"))
+CACHE = Path(os.environ.get("SCAFFOLD_SAMPLES", REPO / "build" / "samples")).resolve()
 
 
 def _trained(sample: str, artifact: str) -> Path:
