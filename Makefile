@@ -24,10 +24,10 @@ system-deps:
 
 setup: $(VENV)/.installed system-deps
 
-$(SAMPLES)/zebraify/cyclegan.pt: $(VENV)/.installed samples/zebraify/*.py
+$(SAMPLES)/zebraify/cyclegan.pt: $(VENV)/.installed samples/zebraify/*.py samples/reproducible.py
 	$(PY) samples/zebraify/train.py --out $(SAMPLES)/zebraify
 
-$(SAMPLES)/classifier/classifier.pt: $(VENV)/.installed samples/classifier/*.py samples/classifier/labels.txt
+$(SAMPLES)/classifier/classifier.pt: $(VENV)/.installed samples/classifier/*.py samples/reproducible.py samples/classifier/labels.txt
 	$(PY) samples/classifier/train.py --out $(SAMPLES)/classifier
 
 demo: setup $(SAMPLES)/zebraify/cyclegan.pt

@@ -450,25 +450,16 @@ class CoreDriver:
             }
 
     def rgba_to_chw(self, rgba: bytes, width: int, height: int, mean, std) -> bytes:
-        with self._tmp() as tmp:
-            src, dst = Path(tmp, "in.rgba"), Path(tmp, "out.f32")
-            src.write_bytes(rgba)
-            _run_driver(
-                self.path,
-                ["rgba2chw", str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)],
-                "converting RGBA pixels to a tensor",
-            )
-            return dst.read_bytes()
+        return self._convert("rgba2chw", rgba, width, height, mean, std, "converting RGBA pixels to a tensor")
 
     def chw_to_rgba(self, chw_f32: bytes, width: int, height: int, mean, std) -> bytes:
+        return self._convert("chw2rgba", chw_f32, width, height, mean, std, "converting a tensor to RGBA pixels")
+
+    def _convert(self, mode: str, data: bytes, width: int, height: int, mean, std, what: str) -> bytes:
         with self._tmp() as tmp:
-            src, dst = Path(tmp, "in.f32"), Path(tmp, "out.rgba")
-            src.write_bytes(chw_f32)
-            _run_driver(
-                self.path,
-                ["chw2rgba", str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)],
-                "converting a tensor to RGBA pixels",
-            )
+            src, dst = Path(tmp, "in.bin"), Path(tmp, "out.bin")
+            src.write_bytes(data)
+            _run_driver(self.path, [mode, str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)], what)
             return dst.read_bytes()
 
     def softmax(self, logits_f32: bytes) -> bytes:

@@ -11,7 +11,6 @@ weights.pth, labels.txt and sample.png.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import sys
 import time
@@ -25,8 +24,11 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     # samples/ is not a package; the sample's modules are imported from beside this file.
     sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))  # samples/reproducible.py
 
 from model import LABELS_FILE, build_classifier  # noqa: E402
+from reproducible import pinned_torch  # noqa: E402
 from shapes import LABELS, draw_example, sample_image  # noqa: E402
 
 SEED = 4242
@@ -62,28 +64,12 @@ def _batch(rng: np.random.Generator, n: int, size: int) -> tuple[torch.Tensor, t
     return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
 
 
-@contextlib.contextmanager
-def _deterministic():
-    """Seed and pin torch's process-wide settings for one run, then put them back: tests call
-    train() in a process they share with other tests."""
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(SEED)
-    torch.set_num_threads(THREADS)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(threads)
-
-
 def train(
     out_dir, steps: int = STEPS, size: int = SIZE, *, batch: int = BATCH, lr: float = LR, log=print
 ) -> dict:
     """Train, write classifier.pt, weights.pth, labels.txt and sample.png to out_dir, return
     numbers about the run (loss, held-out accuracy, seconds)."""
-    with _deterministic():
+    with pinned_torch(SEED, THREADS):
         return _train(out_dir, steps, size, batch=batch, lr=lr, log=log)
 
 

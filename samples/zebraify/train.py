@@ -14,7 +14,6 @@ convolutional, so it trains on small pictures and runs on the app's larger one.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,11 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     # samples/ is not a package; the sample's modules are imported from beside this file.
     sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))  # samples/reproducible.py
 
 from model import build_generator  # noqa: E402
+from reproducible import pinned_torch  # noqa: E402
 from scenes import draw_pair, random_scene, render_pair, sample_image  # noqa: E402
 
 SEED = 20240
@@ -88,22 +90,6 @@ def _batch(rng: np.random.Generator, xs, ys, covers, batch: int, crop: int):
     return torch.stack(bx), torch.stack(by)
 
 
-@contextlib.contextmanager
-def _deterministic():
-    """Seed and pin torch's process-wide settings for one run, then put them back: tests call
-    train() in a process they share with other tests."""
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(SEED)
-    torch.set_num_threads(THREADS)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(threads)
-
-
 def train(
     out_dir,
     steps: int = STEPS,
@@ -117,7 +103,7 @@ def train(
 ) -> dict:
     """Train, write weights.pth, cyclegan.pt and horse.png to out_dir, return numbers about the
     run (losses, held-out errors, seconds)."""
-    with _deterministic():
+    with pinned_torch(SEED, THREADS):
         return _train(out_dir, steps, size, crop=crop, batch=batch, lr=lr, pool=pool, log=log)
 
 
