@@ -15,7 +15,7 @@ from __future__ import annotations
 # PyTorch Mobile runtimes (both are the last releases; the lite interpreter is unmaintained).
 PYTORCH_ANDROID_LITE = "2.1.0"  # org.pytorch:pytorch_android_lite + _torchvision_lite
 LIBTORCH_LITE_POD = "1.13.0.1"  # CocoaPods LibTorch-Lite
-LIBTORCH_LITE_NIGHTLY_POD = "1.13.0.20221019"  # LibTorch-Lite-Nightly, only for Metal
+LIBTORCH_LITE_NIGHTLY_POD = "1.14.0.20221109"  # last published LibTorch-Lite-Nightly (pod search), only for Metal
 LITE_BYTECODE_MAX = 8  # highest bytecode version both runtimes above load
 LITE_BYTECODE_MIN = 4  # lowest version _backport_for_mobile can write
 
