@@ -8,18 +8,23 @@ SAMPLES := build/samples
 
 .PHONY: demo test setup system-deps benchmark goldens clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the wheels the generator is tested with (see docs/ARCHITECTURE.md).
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# JUnit 4 runs the generated host tests; Debian's gradle stamps the Gradle wrapper.
+# JUnit 4 runs the generated host tests; Debian's gradle stamps the Gradle wrapper; Debian's
+# Python needs python3-venv for `-m venv`.
 system-deps:
-	@if [ ! -f /usr/share/java/junit4.jar ] || ! command -v gradle >/dev/null; then \
+	@PKGS=""; \
+	[ -f /usr/share/java/junit4.jar ] || PKGS="$$PKGS junit4"; \
+	command -v gradle >/dev/null || PKGS="$$PKGS gradle"; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || PKGS="$$PKGS python3-venv"; \
+	if [ -n "$$PKGS" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq junit4 gradle >/dev/null; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$PKGS >/dev/null; \
 	fi
 
 setup: $(VENV)/.installed system-deps
