@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,46 +14,16 @@ from generator.tools import Gradle, Java, Javac, JUnit4
 PLATFORM = "android"
 
 
-@dataclass
-class Artifacts:
-    """Binary files the generator computed; each platform decides where they go (manifest)."""
-
-    model: bytes
-    sample_png: bytes
-    expected: bytes
-    vectors: dict[str, bytes]
-
-
 def output_dir(project_dir: Path) -> Path:
     return Path(project_dir) / render.section(PLATFORM)["output"]
 
 
-def write_artifacts(platform: str, root: Path, context: dict[str, Any], artifacts: Artifacts) -> list[str]:
-    """Shared by both platforms: where each artifact goes comes from the manifest."""
-    placed = {
-        "model": artifacts.model,
-        "sample": artifacts.sample_png,
-        "expected": artifacts.expected,
-    }
-    written = []
-    for kind, data in placed.items():
-        rel = render.artifact_path(platform, kind, context)
-        render.write_bytes(root / rel, data)
-        written.append(rel)
-    if "goldens" in render.section(platform)["artifacts"]:
-        golden_dir = render.artifact_path(platform, "goldens", context)
-        for name, data in sorted(artifacts.vectors.items()):
-            render.write_bytes(root / golden_dir / name, data)
-            written.append(f"{golden_dir}/{name}")
-    return written
-
-
-def generate(project_dir: Path, context: dict[str, Any], artifacts: Artifacts, *, gradle_tool: Gradle | None = None,
+def generate(project_dir: Path, context: dict[str, Any], artifacts: render.Artifacts, *, gradle_tool: Gradle | None = None,
              find_gradle: bool = True) -> list[str]:
     """Write DIR/android; returns notes for the user (e.g. how to finish the wrapper)."""
     root = output_dir(project_dir)
     render.write_files(root, render.render_platform(PLATFORM, context))
-    write_artifacts(PLATFORM, root, context, artifacts)
+    render.write_artifacts(PLATFORM, root, context, artifacts)
     result = gradle.stamp(root, gradle_tool, use_path=find_gradle)
     return [result.hint] if result.hint else []
 

@@ -6,7 +6,6 @@ own. The asset is verified with the same code export uses.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,3 @@ def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native:
 
             ios.check(project_dir, context, report, run_native=run_native)
     return report
-
-
-def report_json(report: CheckReport) -> str:
-    return json.dumps([c.__dict__ for c in report.checks], indent=2)

@@ -80,8 +80,6 @@ def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list
 
 def _mobile_passes(frozen: Any, run: list[str], skipped: dict[str, str]) -> Any:
     """optimize_for_mobile needs XNNPACK prepack ops; many host wheels lack them, so detect."""
-    import torch
-
     try:
         import torch.backends.xnnpack as xnnpack
 

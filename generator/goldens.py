@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -111,7 +110,6 @@ def argmax_channels(chw: np.ndarray, classes: int, height: int, width: int) -> n
 @dataclass
 class Goldens:
     sample_png: bytes
-    input: Any  # torch tensor 1x3xHxW
     expected: np.ndarray  # float32 flat, lite interpreter output on the sample
     vectors: dict[str, bytes]  # golden/<name> for host unit tests
 
@@ -145,7 +143,6 @@ def compute(img, meta: Metadata, expected_tensor) -> Goldens:
     expected = expected_tensor.reshape(-1).numpy().astype(np.float32)
     return Goldens(
         sample_png=png_bytes(img),
-        input=inp,
         expected=expected,
         vectors=host_vectors(img, meta, inp.reshape(-1).numpy(), expected),
     )

@@ -20,11 +20,9 @@ def output_dir(project_dir: Path) -> Path:
 
 
 def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) -> list[str]:
-    from generator.android import write_artifacts
-
     root = output_dir(project_dir)
     render.write_files(root, render.render_platform(PLATFORM, context))
-    write_artifacts(PLATFORM, root, context, artifacts)
+    render.write_artifacts(PLATFORM, root, context, artifacts)
     pbxproj.write_xcode_project(root, product_name=context["product_name"], bundle_id=context["bundle_id"],
                                 deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION)
     return []

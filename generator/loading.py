@@ -18,9 +18,6 @@ from typing import Any
 
 from generator.errors import ModelError, UsageError
 
-KINDS = ("torchscript", "exported-program", "factory", "lite", "pickle")
-
-
 @dataclass
 class LoadedModel:
     kind: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import ModelError, UsageError
@@ -48,10 +48,6 @@ class Metadata:
         if self.task in ("classification", "segmentation"):
             return int(self.output_shape[1])
         return 0
-
-    @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        return (1, 3, self.input_height, self.input_width)
 
     def output_mean_std(self) -> tuple[list[float], list[float]]:
         """mean/std for chwToArgb's x*std+mean so that picture = (y - lo) / (hi - lo)."""
@@ -99,8 +95,6 @@ class Metadata:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # ---- parsing of CLI values ----------------------------------------------------------------------

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator
 
 from generator import __version__, context as ctx, goldens, record, render, versions
 from generator.checks import CheckReport
-from generator.errors import CheckFailedError, ModelError, OutputExistsError, UsageError
-from generator.export import export as export_lite, operators_yaml
+from generator.errors import ModelError, OutputExistsError, UsageError
+from generator.export import RUNTIME, export as export_lite, operators_yaml
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
     DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, output_range_for,
@@ -71,7 +71,7 @@ class Exported:
             "source": self.loaded.source,
             "kind": self.loaded.kind,
             "sha256": self.loaded.sha256,
-            "runtime": "lite",
+            "runtime": RUNTIME,
             "export_method": self.export.method,
             "bytecode_version": self.export.bytecode_version,
             "operators": len(self.export.operators),
@@ -250,9 +250,7 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
 
 
 def _artifacts(exp: Exported):
-    from generator.android import Artifacts
-
-    return Artifacts(exp.asset.read_bytes(), exp.goldens.sample_png, exp.goldens.expected_bytes, exp.goldens.vectors)
+    return render.Artifacts(exp.asset.read_bytes(), exp.goldens.sample_png, exp.goldens.expected_bytes, exp.goldens.vectors)
 
 
 def new_project(*, name: str, model: str | Path, output: Path | None = None, force: bool = False,

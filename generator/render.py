@@ -130,3 +130,33 @@ def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
     path.write_bytes(data)
     # Fixed modes (not the umask's) keep the tree identical across machines.
     os.chmod(path, 0o755 if executable else 0o644)
+
+
+@dataclass
+class Artifacts:
+    """Binary files the generator computed; each platform decides where they go (manifest)."""
+
+    model: bytes
+    sample_png: bytes
+    expected: bytes
+    vectors: dict[str, bytes]
+
+
+def write_artifacts(platform: str, root: Path, context: dict[str, Any], artifacts: Artifacts) -> list[str]:
+    """Where each artifact goes inside a platform comes from the manifest."""
+    placed = {
+        "model": artifacts.model,
+        "sample": artifacts.sample_png,
+        "expected": artifacts.expected,
+    }
+    written = []
+    for kind, data in placed.items():
+        rel = artifact_path(platform, kind, context)
+        write_bytes(root / rel, data)
+        written.append(rel)
+    if "goldens" in section(platform)["artifacts"]:
+        golden_dir = artifact_path(platform, "goldens", context)
+        for name, data in sorted(artifacts.vectors.items()):
+            write_bytes(root / golden_dir / name, data)
+            written.append(f"{golden_dir}/{name}")
+    return written

@@ -75,7 +75,6 @@ def _book_keys(ngf: int = 64, n_blocks: int = 9, in_nc: int = 3, out_nc: int = 3
     index = 0
 
     def conv(cin: int, cout: int, k: int, prefix: str = "model", transposed: bool = False) -> None:
-        nonlocal index
         name = f"{prefix}.{index}"
         # ConvTranspose2d stores its weight as (in, out, k, k).
         keys[f"{name}.weight"] = (cin, cout, k, k) if transposed else (cout, cin, k, k)
