@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import versions
 from generator.errors import ToolMissingError
 
 
@@ -129,8 +130,9 @@ class Gxx(Tool):
 
 class Gradle(Tool):
     executable = "gradle"
-    purpose = "stamps the Gradle wrapper into generated Android projects"
-    install_hint = "Debian: apt-get install gradle, or install any Gradle and put it on PATH"
+    purpose = "stamps the Gradle wrapper into generated Android projects (only an official Gradle of the pinned version is used)"
+    # Not Debian's package: its wrapper jar is a rebuild that CI's wrapper validation rejects.
+    install_hint = f"install the official Gradle {versions.GRADLE} from gradle.org on PATH, or open the project once in Android Studio"
 
 
 class Actionlint(Tool):
