@@ -89,3 +89,17 @@ def test_ios_rows_only_for_ios_projects(project):
     status = rows(root, context)
     assert status[".gitignore files exist and ignore build output"][0] == PASS
     assert "CI's Xcode meets the App Store's minimum" not in status
+
+
+def test_ios_workflow_uses_the_pinned_runner_xcode_and_an_x86_64_simulator(project):
+    root, _ = project
+    import yaml
+
+    job = yaml.safe_load((root / ".github/workflows/ios.yml").read_text())["jobs"]["test"]
+    assert job["runs-on"] == versions.IOS_CI_RUNNER
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    assert f"/Applications/Xcode_{versions.IOS_CI_XCODE}.app" in runs
+    # LibTorch-Lite's simulator slice is x86_64 only.
+    assert f"-destination 'platform=iOS Simulator,name={versions.IOS_CI_SIMULATOR},arch=x86_64'" in runs
+    assert int(versions.IOS_CI_XCODE.split(".")[0]) >= versions.APP_STORE_MIN_XCODE
+    assert {s["uses"] for s in job["steps"] if "uses" in s} == {versions.ACTION_CHECKOUT, versions.ACTION_UPLOAD_ARTIFACT}
