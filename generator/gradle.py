@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +158,8 @@ def stamp(android_dir: Path, gradle: Gradle | None = None, *, use_path: bool = T
     for candidate in (c for c in candidates if c.available()):
         try:
             source = wrapper_files(candidate)
-        except ToolMissingError as exc:
-            rejected.append(f"{candidate.find()} failed ({exc})")
+        except (ToolMissingError, subprocess.TimeoutExpired, OSError) as exc:
+            rejected.append(f"{candidate.find()} failed ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
             continue
         jar = source / JAR
         if jar_sha256(jar) != versions.GRADLE_WRAPPER_JAR_SHA256:

@@ -8,14 +8,13 @@ import yaml
 
 from generator import android, gradle, versions
 from generator.checks import FAIL, PASS, SKIP, CheckReport
+from conftest import edit, write_tree
 from golden_cases import case_context, rendered
 
 
 @pytest.fixture(params=["classification-java", "segmentation-native"])
 def project(request, tmp_path):
-    for rel, data in rendered(request.param).items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(data)
+    write_tree(tmp_path, rendered(request.param))
     android_dir = tmp_path / "android"
     (android_dir / gradle.PROPERTIES).parent.mkdir(parents=True, exist_ok=True)
     (android_dir / gradle.PROPERTIES).write_text(gradle.properties_text())
@@ -27,11 +26,6 @@ def rows(project_dir, context) -> dict[str, str]:
     android.check(project_dir, context, report, run_host_tests=False)
     return {c.name: c.status for c in report.checks}
 
-
-def edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new))
 
 
 def test_a_generated_project_passes_every_build_file_row(project):

@@ -1,18 +1,18 @@
 """The repository/CI rows of `scaffold check`: actionlint, the stores' toolchain minimums, .gitignores."""
 
 import pytest
+import yaml
 
 from generator import ci, versions
 from generator.checks import FAIL, PASS, SKIP, CheckReport
 from generator.tools import Actionlint
+from conftest import edit, write_tree
 from golden_cases import case_context, rendered
 
 
 @pytest.fixture
 def project(tmp_path):
-    for rel, data in rendered("image-to-image-java").items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(data)
+    write_tree(tmp_path, rendered("image-to-image-java"))
     return tmp_path, case_context("image-to-image-java")
 
 
@@ -21,11 +21,6 @@ def rows(project_dir, context, **kw) -> dict[str, tuple[str, str]]:
     ci.check(project_dir, context, report, **kw)
     return {c.name: (c.status, c.detail) for c in report.checks}
 
-
-def edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new))
 
 
 ACTIONLINT = "workflows pass actionlint"
@@ -93,8 +88,6 @@ def test_ios_rows_only_for_ios_projects(project):
 
 def test_ios_workflow_uses_the_pinned_runner_xcode_and_an_x86_64_simulator(project):
     root, _ = project
-    import yaml
-
     job = yaml.safe_load((root / ".github/workflows/ios.yml").read_text())["jobs"]["test"]
     assert job["runs-on"] == versions.IOS_CI_RUNNER
     runs = " ".join(s.get("run", "") for s in job["steps"])

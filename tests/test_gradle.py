@@ -1,5 +1,6 @@
 import hashlib
 import shutil
+import subprocess
 
 import pytest
 
@@ -113,3 +114,19 @@ def test_a_pinned_distribution_in_the_user_home_comes_before_path(tmp_path, monk
     assert found[1] == str(path_dir / "gradle")
     assert "gradle-9.9" in found[2] and "gradle-8.9" in found[3]
     assert gradle.find_gradle().find() == found[0]
+
+
+def test_a_gradle_that_fails_or_hangs_is_reported_not_raised(tmp_path, monkeypatch):
+    broken = tmp_path / "broken" / "gradle"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'could not start' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    result = gradle.stamp(tmp_path / "out", Gradle(broken))
+    assert not result.stamped and "failed" in result.hint and "\n" not in result.hint
+
+    def hang(*_a, **_k):
+        raise subprocess.TimeoutExpired("gradle", 300)
+
+    monkeypatch.setattr(Gradle, "run", hang)
+    result = gradle.stamp(tmp_path / "out2", Gradle(broken))
+    assert not result.stamped and "failed" in result.hint
