@@ -15,12 +15,12 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# JUnit 4 runs the generated host tests; Debian's gradle stamps the Gradle wrapper; Debian's
-# Python needs python3-venv for `-m venv`.
+# JUnit 4 runs the generated host tests; Debian's Python needs python3-venv for `-m venv`.
+# Debian's gradle is not installed: its wrapper jar is not an official one, so scaffold would
+# not use it (an official Gradle 8.13, e.g. Android Studio's, is used when present).
 system-deps:
 	@PKGS=""; \
 	[ -f /usr/share/java/junit4.jar ] || PKGS="$$PKGS junit4"; \
-	command -v gradle >/dev/null || PKGS="$$PKGS gradle"; \
 	$(PYTHON) -c "import ensurepip" 2>/dev/null || PKGS="$$PKGS python3-venv"; \
 	if [ -n "$$PKGS" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from generator import gradle, render, syntax
+from generator import gradle, render, syntax, versions
 from generator.checks import CheckReport
 from generator.tools import Gradle, Java, Javac, JUnit4
 
@@ -19,13 +19,15 @@ def output_dir(project_dir: Path) -> Path:
 
 
 def generate(project_dir: Path, context: dict[str, Any], artifacts: render.Artifacts, *, gradle_tool: Gradle | None = None,
-             find_gradle: bool = True) -> list[str]:
-    """Write DIR/android; returns notes for the user (e.g. how to finish the wrapper)."""
+             find_gradle: bool = True, final_dir: Path | None = None) -> list[str]:
+    """Write DIR/android; returns notes for the user (which wrapper case happened, how to finish it).
+
+    final_dir: where project_dir ends up (messages name it, not a staging directory)."""
     root = output_dir(project_dir)
     render.write_files(root, render.render_platform(PLATFORM, context))
     render.write_artifacts(PLATFORM, root, context, artifacts)
-    result = gradle.stamp(root, gradle_tool, use_path=find_gradle)
-    return [result.hint] if result.hint else []
+    result = gradle.stamp(root, gradle_tool, use_path=find_gradle, shown_as=output_dir(final_dir) if final_dir is not None else None)
+    return [result.note]
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -39,11 +41,7 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     missing = [p for p in promised if not (root / p).is_file()]
     report.add(scope, "files the templates promise exist", not missing,
                f"{len(promised)} files" if not missing else "missing: " + ", ".join(missing[:5]))
-    wrapper_missing = [f for f in gradle.WRAPPER_FILES if not (root / f).is_file()]
-    if wrapper_missing:
-        report.skip(scope, "gradle wrapper", "not stamped (no Gradle was found when generating): " + ", ".join(wrapper_missing))
-    else:
-        report.add(scope, "gradle wrapper", (root / "gradlew").stat().st_mode & 0o111 != 0, "gradlew, gradlew.bat, jar, properties")
+    check_wrapper(root, report)
     java_files = sorted(root.rglob("*.java"))
     bad = {str(p.relative_to(root)): syntax.syntax_errors("java", p.read_bytes()) for p in java_files}
     bad = {k: v for k, v in bad.items() if v}
@@ -59,8 +57,67 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     report.add(scope, "only lite PyTorch artifacts", "pytorch_android_lite" in toml_text and not full_artifact,
                "pytorch_android_lite, never the full pytorch_android (duplicate classes)")
     report.add(scope, "model stored uncompressed", "noCompress" in gradle_text and '"ptl"' in gradle_text, "androidResources.noCompress has ptl")
+    kts = sorted(p for p in root.rglob("*.kts") if "build" not in p.relative_to(root).parts)
+    kts_bad = {str(p.relative_to(root)): syntax.syntax_errors("kotlin", p.read_bytes()) for p in kts}
+    kts_bad = {k: v for k, v in kts_bad.items() if v}
+    report.add(scope, "Kotlin DSL parses (tree-sitter-kotlin)", bool(kts) and not kts_bad,
+               f"{len(kts)} files" if not kts_bad else "; ".join(f"{k} {v[0]}" for k, v in list(kts_bad.items())[:3]))
+    rules = root / "app" / "proguard-rules.pro"
+    uncovered = r8_uncovered(rules.read_text() if rules.is_file() else "")
+    report.add(scope, "R8 rules cover the classes the pinned AARs reference", not uncovered,
+               ", ".join(versions.R8_MISSING_CLASSES) if not uncovered
+               else "app/proguard-rules.pro needs -dontwarn " + ", ".join(uncovered) + " (the release build fails in R8 without it)")
+    target = re.search(r"^\s*targetSdk\s*=\s*(\d+)", gradle_text, re.M)
+    report.add(scope, "target SDK meets Google Play's minimum",
+               target is not None and int(target.group(1)) >= versions.PLAY_MIN_TARGET_SDK,
+               f"targetSdk {target.group(1) if target else 'not set'}; Play requires >= {versions.PLAY_MIN_TARGET_SDK} "
+               f"since {versions.PLAY_MIN_TARGET_SDK_SINCE}")
     if run_host_tests:
         host_unit_tests(root, context, report)
+
+
+def check_wrapper(root: Path, report: CheckReport) -> None:
+    """The wrapper CI would accept: an official jar (when there is one), the pinned Gradle."""
+    scope = PLATFORM
+    present = [f for f in gradle.WRAPPER_FILES if (root / f).is_file()]
+    if not present:
+        report.skip(scope, "gradle wrapper jar is official", "only gradle-wrapper.properties (the generated CI creates the wrapper)")
+    else:
+        jar = root / gradle.JAR
+        release = gradle.official_jar_release(jar) if jar.is_file() else None
+        if not jar.is_file():
+            detail = f"{', '.join(present)} without {gradle.JAR}"
+        elif release is None:
+            detail = (f"sha256 {gradle.jar_sha256(jar)} is not a published Gradle wrapper checksum (CI's wrapper validation "
+                      f"fails): delete gradlew, gradlew.bat and the jar, the generated CI creates them")
+        else:
+            detail = f"Gradle {release}'s official jar"
+        report.add(scope, "gradle wrapper jar is official", release is not None, detail)
+        complete = len(present) == len(gradle.WRAPPER_FILES) and (root / "gradlew").stat().st_mode & 0o111 != 0
+        report.add(scope, "gradle wrapper scripts complete", complete,
+                   "gradlew (executable), gradlew.bat, jar" if complete else "missing or not executable: gradlew, gradlew.bat, jar")
+    props = root / gradle.PROPERTIES
+    text = props.read_text() if props.is_file() else ""
+    url = re.search(r"^distributionUrl=.*/gradle-([^/]+)-(?:bin|all)\.zip\s*$", text, re.M)
+    sha = re.search(r"^distributionSha256Sum=(\w+)\s*$", text, re.M)
+    pinned = url is not None and url.group(1) == versions.GRADLE and sha is not None and sha.group(1) == versions.GRADLE_DISTRIBUTION_SHA256
+    report.add(scope, f"wrapper properties pin Gradle {versions.GRADLE}", pinned,
+               "distributionUrl and distributionSha256Sum" if pinned else
+               f"{gradle.PROPERTIES} has Gradle {url.group(1) if url else '?'}"
+               f"{'' if sha else ' without distributionSha256Sum'}; regenerate, or set it to {versions.GRADLE}")
+
+
+def r8_uncovered(rules: str) -> list[str]:
+    """The classes of versions.R8_MISSING_CLASSES that no -dontwarn rule matches."""
+    patterns = [m.group(1) for m in re.finditer(r"^\s*-dontwarn\s+(\S+)", rules, re.M)]
+
+    def matches(pattern: str, name: str) -> bool:
+        # ProGuard class filters: ** is any run of characters, * any run without a package separator.
+        regex = "".join(".*" if tok == "**" else "[^.]*" if tok == "*" else re.escape(tok)
+                        for tok in re.split(r"(\*\*|\*)", pattern))
+        return re.fullmatch(regex, name) is not None
+
+    return [c for c in versions.R8_MISSING_CLASSES if not any(matches(p, c) for pat in patterns for p in pat.split(","))]
 
 
 def host_unit_tests(root: Path, context: dict[str, Any], report: CheckReport) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator import context as ctx, goldens, record, render, versions
+from generator import ci, context as ctx, goldens, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ScaffoldError
 from generator.metadata import Metadata, read_embedded
@@ -72,6 +72,7 @@ def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native:
     check_asset(project_dir, config, meta, context, report)
     promised = [p for p in render.promised_paths("project", context) if not (project_dir / p).is_file()]
     report.add("project", "top-level files exist", not promised, "README, workflows" if not promised else ", ".join(promised))
+    ci.check(project_dir, context, report)
     for platform in config.platforms:
         progress(f"checking the {platform} project")
         if platform == "android":

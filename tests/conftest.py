@@ -81,3 +81,17 @@ def tree_bytes(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file below root with its bytes and mode, for reproducibility comparisons."""
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode & 0o777)
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there (a test that edits nothing would prove nothing)."""
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))

@@ -158,3 +158,16 @@ def test_same_inputs_give_a_byte_identical_tree(tmp_path, ts_model):
     assert sorted(first) == sorted(second)
     differing = [k for k in first if first[k] != second[k]]
     assert not differing, differing
+
+
+def test_every_path_in_the_notes_is_the_final_one(tmp_path, ts_model, monkeypatch):
+    # No Gradle anywhere: the note tells where to finish the wrapper, which must be the renamed
+    # output directory, not the staging directory it was written in.
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not os.path.exists(os.path.join(p, "gradle"))))
+    monkeypatch.setenv("GRADLE_USER_HOME", str(tmp_path / "no-gradle-home"))
+    result = new_project(name="demo", model=ts_model("classification"), output=tmp_path / "out" / "demo", input_size="16x16")
+    notes = " ".join(result.notes)
+    assert "Gradle wrapper: only gradle/wrapper/gradle-wrapper.properties" in notes
+    assert ".scaffold-" not in notes
+    assert str(tmp_path / "out" / "demo" / "android") in notes and (tmp_path / "out" / "demo" / "android").is_dir()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo"]

@@ -8,15 +8,18 @@ val useVulkan = providers.gradleProperty("scaffold.useVulkan").getOrElse("false"
 require(useVulkan == "true" || useVulkan == "false") {
     "scaffold.useVulkan in gradle.properties must be true or false, got '$useVulkan'"
 }
+// Set only by the generated CI (-Pscaffold.ciDebugSigning=true) so that it can build and check
+// the release variant; a release you ship is signed with your own key, never the debug one.
+val ciDebugSigning = providers.gradleProperty("scaffold.ciDebugSigning").getOrElse("false").trim() == "true"
 
 android {
     namespace = "com.example.zebra_ify"
-    compileSdk = 35
+    compileSdk = 36
 
     defaultConfig {
         applicationId = "com.example.zebra_ify"
         minSdk = 24
-        targetSdk = 35
+        targetSdk = 36
         versionCode = 1
         versionName = "1.0"
         testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
@@ -32,6 +35,9 @@ android {
                 getDefaultProguardFile("proguard-android-optimize.txt"),
                 "proguard-rules.pro",
             )
+            if (ciDebugSigning) {
+                signingConfig = signingConfigs.getByName("debug")
+            }
         }
     }
 
