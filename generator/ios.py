@@ -24,7 +24,8 @@ def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) ->
     render.write_files(root, render.render_platform(PLATFORM, context))
     render.write_artifacts(PLATFORM, root, context, artifacts)
     pbxproj.write_xcode_project(root, product_name=context["product_name"], bundle_id=context["bundle_id"],
-                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION)
+                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION,
+                                cxx_standard=versions.IOS_CXX_LANGUAGE_STANDARD)
     return []
 
 
