@@ -76,6 +76,45 @@ public final class ImageTensors {
     }
 
     /**
+     * A channels-last buffer (N, spatial..., C order, as pytorch_android returns a tensor whose
+     * memory format is CHANNELS_LAST or CHANNELS_LAST_3D) to the contiguous N, C, spatial...
+     * order of its {@code shape}, which lists the logical NC(D)HW sizes.
+     */
+    public static float[] channelsLastToContiguous(float[] data, long[] shape) {
+        if (shape.length < 3) {
+            throw new IllegalArgumentException(
+                    "a channels-last tensor has at least 3 dimensions, got " + Arrays.toString(shape));
+        }
+        long total = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative size in " + Arrays.toString(shape));
+            }
+            total *= d;
+        }
+        if (total != data.length) {
+            throw new IllegalArgumentException(data.length + " values do not fill shape "
+                    + Arrays.toString(shape));
+        }
+        float[] out = new float[data.length];
+        int batch = (int) shape[0];
+        int channels = (int) shape[1];
+        if (out.length == 0) {
+            return out;
+        }
+        int spatial = out.length / (batch * channels);
+        for (int n = 0; n < batch; n++) {
+            for (int s = 0; s < spatial; s++) {
+                int from = (n * spatial + s) * channels;
+                for (int c = 0; c < channels; c++) {
+                    out[(n * channels + c) * spatial + s] = data[from + c];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * Softmax over the whole array. The maximum is subtracted first so large logits cannot
      * overflow exp; sums run in double. NaN anywhere makes every result NaN, like torch.
      */
