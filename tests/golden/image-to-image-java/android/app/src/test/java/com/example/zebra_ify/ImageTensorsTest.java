@@ -91,7 +91,7 @@ public class ImageTensorsTest {
             ImageTensors.channelsLastToContiguous(new float[5], new long[] {1, 3, 2, 1});
             fail("expected IllegalArgumentException");
         } catch (IllegalArgumentException expected) {
-            assertTrue(expected.getMessage().contains("do not fill"));
+            assertTrue(expected.getMessage().contains("needs 6 values, got 5"));
         }
     }
 

@@ -85,17 +85,7 @@ public final class ImageTensors {
             throw new IllegalArgumentException(
                     "a channels-last tensor has at least 3 dimensions, got " + Arrays.toString(shape));
         }
-        long total = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException("negative size in " + Arrays.toString(shape));
-            }
-            total *= d;
-        }
-        if (total != data.length) {
-            throw new IllegalArgumentException(data.length + " values do not fill shape "
-                    + Arrays.toString(shape));
-        }
+        requireShape(data, shape);
         float[] out = new float[data.length];
         int batch = (int) shape[0];
         int channels = (int) shape[1];
@@ -214,6 +204,25 @@ public final class ImageTensors {
             classMap[i] = best;
         }
         return classMap;
+    }
+
+    /** Throws unless {@code shape} has no negative size and its sizes multiply to data.length. */
+    static void requireShape(float[] data, long[] shape) {
+        if (data == null || shape == null) {
+            throw new IllegalArgumentException("data and shape must not be null");
+        }
+        long count = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            }
+            count *= d;
+        }
+        if (count != data.length) {
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(shape) + " needs " + count + " values, got "
+                            + data.length);
+        }
     }
 
     private static int planeSize(int width, int height) {
