@@ -342,6 +342,8 @@ def test_no_deprecated_onchange_for_the_deployment_target():
             # Below iOS 17 every onChange form is either deprecated on 17+ or unavailable on 16.
             if major < 17:
                 assert _swift_calls(data, "onChange") == [], path
+            # Deprecated in the current SDKs; foregroundStyle works from iOS 15.
+            assert _swift_calls(data, "foregroundColor") == [], path
         content = files["ZebraIfy/ContentView.swift"]
         assert syntax.syntax_errors("swift", content) == []
         assert any("pickerItem" in call for call in _swift_calls(content, "task"))

@@ -25,11 +25,11 @@ struct ContentView: View {
                         result(prediction)
                         Text(String(format: "Inference: %.1f ms (%@)", prediction.milliseconds, prediction.usedGPU ? "GPU" : "CPU"))
                             .font(.footnote)
-                            .foregroundColor(.secondary)
+                            .foregroundStyle(.secondary)
                     }
                     if let message = model.errorMessage {
                         Text(message)
-                            .foregroundColor(.red)
+                            .foregroundStyle(.red)
                     }
                 }
                 .padding()
