@@ -50,7 +50,9 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     plist_bad = {str(p.relative_to(root)): syntax.plist_error(p.read_bytes()) for p in plists}
     plist_bad = {k: v for k, v in plist_bad.items() if v}
     report.add(scope, "Info.plist parses", bool(plists) and not plist_bad, f"{len(plists)} files" if not plist_bad else str(plist_bad)[:200])
-    if run_native:
-        from generator import native
+    from generator import native
 
+    # Without g++ too: the target must pin the standard whatever the host can compile.
+    native.report_ios_cxx_standard(report, root, native.ios_std_flag(root))
+    if run_native:
         native.check_ios(project_dir, context, report)

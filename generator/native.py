@@ -898,15 +898,18 @@ def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> No
                    f"app target: {standard} in every configuration; host check: {host_flag or 'none'}")
 
 
+def ios_std_flag(ios_root: Path) -> str | None:
+    """The g++ flag for the C++ standard the Xcode app target builds the core with."""
+    from generator import pbxproj
+
+    return xcode_std_flag(pbxproj.app_cxx_standard(ios_root)[0])
+
+
 def check_ios(project_dir: Path, context: dict, report) -> None:
     """Build the iOS project's copy of the core on the host and run it on the sample, in the C++
     standard the app target compiles it with."""
-    from generator import pbxproj
-
     paths = _platform_paths(project_dir, "ios", context)
-    std_flag = xcode_std_flag(pbxproj.app_cxx_standard(paths["root"])[0])
-    report_ios_cxx_standard(report, paths["root"], std_flag)
-    _report_core(report, "ios", paths, context, std_flag, "the Xcode app target")
+    _report_core(report, "ios", paths, context, ios_std_flag(paths["root"]), "the Xcode app target")
 
 
 def check_android(project_dir: Path, context: dict, report) -> None:

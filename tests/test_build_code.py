@@ -306,6 +306,22 @@ def test_cxx_standard_left_to_the_project_level_fails(tmp_path):
     assert status == "fail" and "c++14" in detail
 
 
+def test_ios_check_has_the_row_even_without_native_builds(tmp_path):
+    from generator import ios
+
+    root = _ios_project(tmp_path)
+    context = _context(task="image-to-image")
+
+    def row() -> str:
+        report = CheckReport()
+        ios.check(tmp_path, context, report, run_native=False)
+        return next(c.status for c in report.checks if c.name == CXX_ROW)
+
+    assert row() == "pass"
+    _edit_app_configs(root, lambda name, settings: settings.pop("CLANG_CXX_LANGUAGE_STANDARD"))
+    assert row() == "fail"
+
+
 def test_cxx_standard_differing_between_configurations_fails(tmp_path):
     root = _ios_project(tmp_path)
     _edit_app_configs(root, lambda name, settings: settings.update(

@@ -566,11 +566,10 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
     assert report.ok, [c for c in report.checks if c.status != "pass"]
     assert statuses[("ios", "C++ core reproduces the expected output (host LibTorch)")] == "pass"
     assert statuses[("android", "NativeCore (JNI) runs the model in a JVM")] == "pass"
-    assert statuses[("ios", "iOS app target's C++ standard is the one the core is checked with")] == "pass"
     details = {(c.scope, c.name): c.detail for c in report.checks}
     assert "-std=c++17" in details[("ios", "C++ core compiles in the standard of the Xcode app target")]
     assert "-std=c++17" in details[("android", "C++ core compiles in the standard of app/src/main/cpp/CMakeLists.txt")]
-    assert len(report.checks) == 7
+    assert len(report.checks) == 6
 
     # A broken expected output turns into a failed check with a one-line reason, not an exception.
     expected = android / render.artifact_path("android", "expected", context)
