@@ -235,7 +235,8 @@ def window_insets_problems(java_source: bytes) -> list[str]:
     """What keeps an Activity's content from clearing the system bars when drawn edge to edge:
     it must call ViewCompat.setOnApplyWindowInsetsListener with a lambda that reads
     getInsets(WindowInsetsCompat.Type.systemBars() | ...displayCutout()) and applies them with
-    setPadding. Found with a tree-sitter-java query, so comments and strings do not count."""
+    setPadding, installed from onCreate (directly or through a method onCreate calls). Found with
+    a tree-sitter-java query, so comments and strings do not count."""
     import tree_sitter
 
     parser = syntax._parser("java")
@@ -245,13 +246,39 @@ def window_insets_problems(java_source: bytes) -> list[str]:
                  for node in captures.get("listener", [])]
     if not listeners:
         return ["no ViewCompat.setOnApplyWindowInsetsListener(view, lambda) call"]
+    padding = []
     for listener in listeners:
         calls = _invocations(listener)
         insets_args = [args for name, args in calls if name == "getInsets"]
         types = {name for args in insets_args for name, _ in _invocations(args) if _qualifier(args, name) == "WindowInsetsCompat.Type"}
         if {"systemBars", "displayCutout"} <= types and any(name == "setPadding" for name, _ in calls):
+            padding.append(listener)
+    if not padding:
+        return ["the insets listener does not pad by getInsets(WindowInsetsCompat.Type.systemBars() | displayCutout())"]
+    # Installed from onCreate, directly or through a helper onCreate calls.
+    on_create = [m for m in _methods(tree.root_node) if _name(m) == "onCreate"]
+    called = {name for m in on_create for name, _ in _invocations(m)}
+    for listener in padding:
+        method = listener.parent
+        while method is not None and method.type != "method_declaration":
+            method = method.parent
+        if method is not None and (_name(method) == "onCreate" or _name(method) in called):
             return []
-    return ["the insets listener does not pad by getInsets(WindowInsetsCompat.Type.systemBars() | displayCutout())"]
+    return ["the insets listener is never installed from onCreate"]
+
+
+def _methods(root) -> list[Any]:
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "method_declaration":
+            found.append(node)
+        stack.extend(node.children)
+    return found
+
+
+def _name(node) -> str:
+    return node.child_by_field_name("name").text.decode()
 
 
 def _invocations(node) -> list[tuple[str, Any]]:

@@ -116,6 +116,7 @@ def test_screen_pads_for_system_bars(tmp_path, android_api):
             "WindowInsetsCompat.Type.statusBars()"),
         "insets read but never applied": good.replace(
             "view.setPadding(left + bars.left, top + bars.top, right + bars.right, bottom + bars.bottom);", ""),
+        "helper never called": good.replace("padForSystemBars(findViewById(R.id.root));", ""),
         "only in a comment": good.replace("ViewCompat.setOnApplyWindowInsetsListener", "// ViewCompat.setOnApplyWindowInsetsListener", 1)
                                  .replace("padForSystemBars(findViewById(R.id.root));", ""),
     }
