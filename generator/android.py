@@ -161,12 +161,13 @@ def cmake_imported_libraries(cmakelists: str) -> set[str]:
     each of them into the APK."""
     text = _strip_comments(cmakelists, "#")
     imported = set(re.findall(r"add_library\s*\(\s*([\w.+-]+)\s+SHARED\s+IMPORTED\b", text, re.I))
-    files = set()
+    locations = []
     for target, body in re.findall(r"set_target_properties\s*\(\s*([\w.+-]+)\s+PROPERTIES\s+([^)]*)\)", text, re.I):
         location = re.search(r'IMPORTED_LOCATION\s+"?([^"\s]+)"?', body)
-        if target in imported and location:
-            files.add(location.group(1).rsplit("/", 1)[-1])
-    return files
+        if location:
+            locations.append((target, location.group(1)))
+    locations += re.findall(r'set_property\s*\(\s*TARGET\s+([\w.+-]+)\s+PROPERTY\s+IMPORTED_LOCATION\s+"?([^"\s)]+)"?', text, re.I)
+    return {path.rsplit("/", 1)[-1] for target, path in locations if target in imported}
 
 
 def jni_packaging_patterns(build_gradle_kts: str) -> set[str]:

@@ -63,6 +63,9 @@ def test_packaging_patterns_in_every_kotlin_form():
     cmake = ('add_library(a SHARED IMPORTED)\nset_target_properties(a PROPERTIES IMPORTED_LOCATION "${D}/libfbjni.so")\n'
              '# add_library(b SHARED IMPORTED)\n')
     assert android.cmake_imported_libraries(cmake) == {"libfbjni.so"}
+    assert android.cmake_imported_libraries(
+        'add_library(c SHARED IMPORTED GLOBAL)\nset_property(TARGET c PROPERTY IMPORTED_LOCATION ${L}/libpytorch_jni_lite.so)\n'
+    ) == {"libpytorch_jni_lite.so"}
     for kotlin in ('android { packaging { jniLibs { pickFirsts.add("**/libfbjni.so") } } }',
                    'android { packaging.jniLibs.pickFirsts += "lib/*/libfbjni.so" }',
                    'android { packaging { jniLibs { excludes += setOf("**/libfbjni.so") } } }'):
