@@ -72,6 +72,7 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
                target is not None and int(target.group(1)) >= versions.PLAY_MIN_TARGET_SDK,
                f"targetSdk {target.group(1) if target else 'not set'}; Play requires >= {versions.PLAY_MIN_TARGET_SDK} "
                f"since {versions.PLAY_MIN_TARGET_SDK_SINCE}")
+    build_code_checks(root, context, report)
     if run_host_tests:
         host_unit_tests(root, context, report)
 
@@ -163,3 +164,200 @@ def _junit_summary(stdout: str) -> str:
     first = re.search(r"^1\) (.+)$", stdout, re.M)
     detail = f"{failed.group(2)} of {failed.group(1)} tests failed" if failed else "JUnit did not report"
     return detail + (f"; first: {first.group(1)[:150]}" if first else "")
+
+
+# ---- what a real build would hit (issue 11) ---------------------------------------------------
+
+def build_code_checks(root: Path, context: dict[str, Any], report: CheckReport) -> None:
+    scope = PLATFORM
+    activity = root / "app" / "src" / "main" / "java" / context["package_path"] / "MainActivity.java"
+    problems = window_insets_problems(activity.read_bytes()) if activity.is_file() else ["no MainActivity.java"]
+    report.add(scope, "screen applies window insets (edge to edge since API 35)", not problems,
+               "root padded by systemBars | displayCutout" if not problems else problems[0])
+    if context["android_api"] == "native":
+        cmake = root / "app" / "src" / "main" / "cpp" / "CMakeLists.txt"
+        build = root / "app" / "build.gradle.kts"
+        twice = native_libraries_packaged_twice(cmake.read_text() if cmake.is_file() else "",
+                                                build.read_text() if build.is_file() else "")
+        report.add(scope, "native libraries are never packaged twice", not twice,
+                   "every library from both CMake and the AAR is in jniLibs.pickFirsts" if not twice
+                   else "no pickFirsts/excludes for " + ", ".join(twice) + " (mergeNativeLibs: 2 files found)")
+
+
+def _strip_comments(text: str, line_comment: str) -> str:
+    """Drop comments outside string literals (CMake '#', Kotlin '//' and block comments)."""
+    out, i, quote = [], 0, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch == '"':
+            quote = ch
+            out.append(ch)
+        elif text.startswith(line_comment, i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif line_comment == "//" and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def cmake_imported_libraries(cmakelists: str) -> set[str]:
+    """File names (libX.so) of the SHARED IMPORTED libraries a CMakeLists.txt links: AGP packages
+    each of them into the APK."""
+    text = _strip_comments(cmakelists, "#")
+    imported = set(re.findall(r"add_library\s*\(\s*([\w.+-]+)\s+SHARED\s+IMPORTED\b", text, re.I))
+    locations = []
+    for target, body in re.findall(r"set_target_properties\s*\(\s*([\w.+-]+)\s+PROPERTIES\s+([^)]*)\)", text, re.I):
+        location = re.search(r'IMPORTED_LOCATION\s+"?([^"\s]+)"?', body)
+        if location:
+            locations.append((target, location.group(1)))
+    locations += re.findall(r'set_property\s*\(\s*TARGET\s+([\w.+-]+)\s+PROPERTY\s+IMPORTED_LOCATION\s+"?([^"\s)]+)"?', text, re.I)
+    return {path.rsplit("/", 1)[-1] for target, path in locations if target in imported}
+
+
+def jni_packaging_patterns(build_gradle_kts: str) -> set[str]:
+    """The packaging.jniLibs pickFirsts and excludes patterns of a module's build.gradle.kts
+    (`+= "x"`, `+= listOf(...)`, `.add("x")`, `.addAll(listOf(...))`, block or dotted form)."""
+    text = _strip_comments(build_gradle_kts, "//")
+    statements = re.findall(r"(?:\bjniLibs\s*\.\s*|^\s*)(?:pickFirsts|excludes)\s*(?:\+=|\.\s*addAll\s*\(|\.\s*add\s*\()"
+                            r"\s*(listOf\s*\([^)]*\)|setOf\s*\([^)]*\)|\"[^\"]*\")", _jni_libs_blocks(text), re.M)
+    return {literal for statement in statements for literal in re.findall(r'"([^"]*)"', statement)}
+
+
+def _jni_libs_blocks(text: str) -> str:
+    """The bodies of every `jniLibs { ... }` block, plus every `jniLibs.` statement outside them."""
+    parts = [m.group(0) for m in re.finditer(r"^.*\bjniLibs\s*\..*$", text, re.M)]
+    for match in re.finditer(r"\bjniLibs\s*\{", text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        parts.append(text[match.end():i - 1])
+    return "\n".join(parts)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("/?" + "".join(out) + r"\Z")
+
+
+def native_libraries_packaged_twice(cmakelists: str, build_gradle_kts: str) -> list[str]:
+    """APK paths (lib/<abi>/libX.so) that both the CMake build and the pytorch_android_lite AAR
+    put into the APK with no pickFirsts or excludes pattern that matches them."""
+    from_cmake = cmake_imported_libraries(cmakelists)
+    if re.search(r"ANDROID_STL=c\+\+_shared", _strip_comments(build_gradle_kts, "//")):
+        from_cmake.add("libc++_shared.so")
+    both = sorted(from_cmake & set(versions.PYTORCH_ANDROID_LITE_JNI_LIBS))
+    patterns = [_glob_regex(p) for p in jni_packaging_patterns(build_gradle_kts)]
+    return [path for name in both for abi in versions.PYTORCH_ANDROID_LITE_ABIS
+            for path in [f"lib/{abi}/{name}"] if not any(p.match(path) for p in patterns)]
+
+
+_INSETS_QUERY = """
+(method_invocation
+  object: (identifier) @view_compat (#eq? @view_compat "ViewCompat")
+  name: (identifier) @method (#eq? @method "setOnApplyWindowInsetsListener")
+  arguments: (argument_list (_) (lambda_expression) @listener))
+"""
+
+
+def window_insets_problems(java_source: bytes) -> list[str]:
+    """What keeps an Activity's content from clearing the system bars when drawn edge to edge:
+    it must call ViewCompat.setOnApplyWindowInsetsListener with a lambda that reads
+    getInsets(WindowInsetsCompat.Type.systemBars() | ...displayCutout()) and applies them with
+    setPadding, installed from onCreate (directly or through a method onCreate calls). Found with
+    a tree-sitter-java query, so comments and strings do not count."""
+    import tree_sitter
+
+    parser = syntax._parser("java")
+    tree = parser.parse(java_source)
+    query = tree_sitter.Query(parser.language, _INSETS_QUERY)
+    listeners = [node for _, captures in tree_sitter.QueryCursor(query).matches(tree.root_node)
+                 for node in captures.get("listener", [])]
+    if not listeners:
+        return ["no ViewCompat.setOnApplyWindowInsetsListener(view, lambda) call"]
+    padding = []
+    for listener in listeners:
+        calls = _invocations(listener)
+        insets_args = [args for name, args in calls if name == "getInsets"]
+        types = {name for args in insets_args for name, _ in _invocations(args) if _qualifier(args, name) == "WindowInsetsCompat.Type"}
+        if {"systemBars", "displayCutout"} <= types and any(name == "setPadding" for name, _ in calls):
+            padding.append(listener)
+    if not padding:
+        return ["the insets listener does not pad by getInsets(WindowInsetsCompat.Type.systemBars() | displayCutout())"]
+    # Installed from onCreate, directly or through a helper onCreate calls.
+    on_create = [m for m in _methods(tree.root_node) if _name(m) == "onCreate"]
+    called = {name for m in on_create for name, _ in _invocations(m)}
+    for listener in padding:
+        method = listener.parent
+        while method is not None and method.type != "method_declaration":
+            method = method.parent
+        if method is not None and (_name(method) == "onCreate" or _name(method) in called):
+            return []
+    return ["the insets listener is never installed from onCreate"]
+
+
+def _methods(root) -> list[Any]:
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "method_declaration":
+            found.append(node)
+        stack.extend(node.children)
+    return found
+
+
+def _name(node) -> str:
+    return node.child_by_field_name("name").text.decode()
+
+
+def _invocations(node) -> list[tuple[str, Any]]:
+    """(method name, argument_list node) of every method call under node."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "method_invocation":
+            name = current.child_by_field_name("name")
+            found.append((name.text.decode(), current.child_by_field_name("arguments")))
+        stack.extend(current.children)
+    return found
+
+
+def _qualifier(node, method: str) -> str | None:
+    """The object text of the first call to `method` under node (e.g. WindowInsetsCompat.Type)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "method_invocation" and current.child_by_field_name("name").text.decode() == method:
+            obj = current.child_by_field_name("object")
+            return obj.text.decode() if obj is not None else None
+        stack.extend(current.children)
+    return None

@@ -24,7 +24,8 @@ def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) ->
     render.write_files(root, render.render_platform(PLATFORM, context))
     render.write_artifacts(PLATFORM, root, context, artifacts)
     pbxproj.write_xcode_project(root, product_name=context["product_name"], bundle_id=context["bundle_id"],
-                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION)
+                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION,
+                                cxx_standard=versions.IOS_CXX_LANGUAGE_STANDARD)
     return []
 
 
@@ -49,7 +50,9 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     plist_bad = {str(p.relative_to(root)): syntax.plist_error(p.read_bytes()) for p in plists}
     plist_bad = {k: v for k, v in plist_bad.items() if v}
     report.add(scope, "Info.plist parses", bool(plists) and not plist_bad, f"{len(plists)} files" if not plist_bad else str(plist_bad)[:200])
-    if run_native:
-        from generator import native
+    from generator import native
 
+    # Without g++ too: the target must pin the standard whatever the host can compile.
+    native.report_ios_cxx_standard(report, root, native.ios_std_flag(root))
+    if run_native:
         native.check_ios(project_dir, context, report)

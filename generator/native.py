@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -41,7 +42,8 @@ CORE_SOURCE = "inference_core.cpp"
 JNI_SOURCE = "scaffold_jni.cpp"
 JNI_LIBRARY_NAME = "scaffold_native"  # System.loadLibrary name in NativeCore.java
 
-# The torch 2.14 headers need C++20; the core itself stays C++17 (see check_core_cxx17).
+# The torch 2.14 headers need C++20; the core itself must stay valid in the standard the mobile
+# builds use, read from the generated projects (see check_core_standard).
 CXX_FLAGS = ("-std=c++20", "-O1", "-fPIC")
 TORCH_LIBS = ("-ltorch_cpu", "-lc10", "-ltorch")
 COMPILE_TIMEOUT = 1200  # seconds; one torch-heavy translation unit on a slow 2-core machine
@@ -338,25 +340,45 @@ def build_jni_library(
     return _cached(Path(build_dir) / f"jni-{key}", f"lib{JNI_LIBRARY_NAME}.so", build)
 
 
-def check_core_cxx17(core_dir: Path, build_dir: Path | None = None, gxx: Gxx | None = None) -> list[str]:
-    """Problems that make the core invalid C++17 (the NDK and Xcode build it as C++17).
+def xcode_std_flag(standard: str | None) -> str | None:
+    """The g++ flag for an Xcode CLANG_CXX_LANGUAGE_STANDARD value ("c++17" -> "-std=c++17",
+    "gnu++17" -> "-std=gnu++17"); None for "compiler-default" or anything unknown."""
+    if standard and re.fullmatch(r"(c|gnu)\+\+(98|0x|11|1y|14|1z|17|2a|20|2b|23)", standard):
+        return f"-std={standard}"
+    return None
 
-    The host torch headers need C++20, so a C++17 compile of the core fails inside them; the
-    errors that matter are the ones located in the core's own files. The verdict is cached
-    next to the builds, keyed like them.
+
+def cmake_std_flag(cmakelists: str) -> str | None:
+    """The g++ flag for CMAKE_CXX_STANDARD (and CMAKE_CXX_EXTENSIONS) in a CMakeLists.txt."""
+    level = re.search(r"^\s*set\s*\(\s*CMAKE_CXX_STANDARD\s+(\d+)\s*\)", cmakelists, re.M | re.I)
+    if not level:
+        return None
+    # CMake's default for CMAKE_CXX_EXTENSIONS is ON, i.e. gnu++NN.
+    off = re.search(r"^\s*set\s*\(\s*CMAKE_CXX_EXTENSIONS\s+(OFF|FALSE|NO|0)\s*\)", cmakelists, re.M | re.I)
+    return f"-std={'c' if off else 'gnu'}++{level.group(1)}"
+
+
+def check_core_standard(core_dir: Path, std_flag: str, build_dir: Path | None = None,
+                        gxx: Gxx | None = None) -> list[str]:
+    """Problems that make the core invalid in the standard ``std_flag`` (e.g. "-std=c++17"), the
+    one the mobile build compiles it with (read from the generated project by the callers).
+
+    The host torch headers need C++20, so an older-standard compile of the core fails inside
+    them; the errors that matter are the ones located in the core's own files. The verdict is
+    cached next to the builds, keyed like them.
     """
     gxx = gxx or Gxx()
     core_dir = Path(core_dir).resolve()
     torch = find_torch()
-    key = _hash("cxx17", _read(core_dir / CORE_HEADER, "C++ core header"),
+    key = _hash("std", std_flag, _read(core_dir / CORE_HEADER, "C++ core header"),
                 _read(core_dir / CORE_SOURCE, "C++ core source"), _compiler_identity(gxx), torch.version)
-    cache = Path(build_dir or default_build_dir()) / f"cxx17-{key}.json"
+    cache = Path(build_dir or default_build_dir()) / f"std-{key}.json"
     try:
         return json.loads(cache.read_text())
     except (OSError, ValueError):
         pass
     # SCAFFOLD_USE_METAL: the Metal branch is only compiled by iOS builds that opt in, so check it too.
-    args = ["-std=c++17", "-fsyntax-only", "-DSCAFFOLD_USE_METAL", *torch.compile_flags(), "-I", str(core_dir),
+    args = [std_flag, "-fsyntax-only", "-DSCAFFOLD_USE_METAL", *torch.compile_flags(), "-I", str(core_dir),
             str(core_dir / CORE_SOURCE)]
     result = gxx.run(args, timeout=COMPILE_TIMEOUT)
     problems = [
@@ -836,7 +858,7 @@ def _platform_paths(project_dir: Path, platform: str, context: dict) -> dict[str
     return paths
 
 
-def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> bool:
+def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_flag: str | None, where: str) -> bool:
     name = "C++ core reproduces the expected output (host LibTorch)"
     try:
         result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
@@ -849,15 +871,45 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
         return False
     report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
                                   f"{result['run_ms']:.1f} ms on the host")
-    problems = check_core_cxx17(result["core_dir"])
-    report.add(scope, "C++ core is valid C++17 (the mobile toolchains' standard)", not problems,
-               "no errors in the core's own files" if not problems else problems[0])
+    name = f"C++ core compiles in the standard of {where}"
+    if std_flag is None:
+        report.add(scope, name, False, f"no C++ standard could be read from {where}")
+        return True
+    problems = check_core_standard(result["core_dir"], std_flag)
+    report.add(scope, name, not problems,
+               f"g++ {std_flag}: no errors in the core's own files" if not problems else problems[0])
     return True
 
 
+def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> None:
+    """`scaffold check` row: the app target itself pins CLANG_CXX_LANGUAGE_STANDARD (else the
+    LibTorch-Lite pod's c++14 applies), and it is the standard the host compiles the core with."""
+    from generator import pbxproj
+
+    name = "iOS app target's C++ standard is the one the core is checked with"
+    standard, problems = pbxproj.app_cxx_standard(ios_root)
+    flag = xcode_std_flag(standard)
+    if problems:
+        report.add("ios", name, False, problems[0])
+    elif flag is None:
+        report.add("ios", name, False, f"CLANG_CXX_LANGUAGE_STANDARD = {standard} has no g++ equivalent; set e.g. c++17")
+    else:
+        report.add("ios", name, flag == host_flag,
+                   f"app target: {standard} in every configuration; host check: {host_flag or 'none'}")
+
+
+def ios_std_flag(ios_root: Path) -> str | None:
+    """The g++ flag for the C++ standard the Xcode app target builds the core with."""
+    from generator import pbxproj
+
+    return xcode_std_flag(pbxproj.app_cxx_standard(ios_root)[0])
+
+
 def check_ios(project_dir: Path, context: dict, report) -> None:
-    """Build the iOS project's copy of the core on the host and run it on the sample."""
-    _report_core(report, "ios", _platform_paths(project_dir, "ios", context), context)
+    """Build the iOS project's copy of the core on the host and run it on the sample, in the C++
+    standard the app target compiles it with."""
+    paths = _platform_paths(project_dir, "ios", context)
+    _report_core(report, "ios", paths, context, ios_std_flag(paths["root"]), "the Xcode app target")
 
 
 def check_android(project_dir: Path, context: dict, report) -> None:
@@ -865,7 +917,9 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     JNI glue loaded in a JVM through the generated NativeCore class."""
     scope = "android"
     paths = _platform_paths(project_dir, "android", context)
-    if not _report_core(report, scope, paths, context):
+    cmakelists = paths["root"] / "app" / "src" / "main" / "cpp" / "CMakeLists.txt"
+    std_flag = cmake_std_flag(cmakelists.read_text(encoding="utf-8")) if cmakelists.is_file() else None
+    if not _report_core(report, scope, paths, context, std_flag, "app/src/main/cpp/CMakeLists.txt"):
         return
     name = "C++ pixel and output helpers match the golden vectors"
     shape = list(context["output_shape"])

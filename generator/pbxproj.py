@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from generator import versions
 from generator.names import pbx_string
 from generator.errors import UsageError
 
@@ -389,14 +390,14 @@ def _file_type(path: str) -> str:
 
 
 def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_version: str,
-              files: list[ProjectFile]) -> dict[str, dict[str, dict[str, Any]]]:
+              files: list[ProjectFile], cxx_standard: str) -> dict[str, dict[str, dict[str, Any]]]:
     paths = {f.path for f in files}
     info_plist = f"{product_name}/Info.plist"
     bridging = f"{product_name}/{product_name}-Bridging-Header.h"
     common = {
         "ALWAYS_SEARCH_USER_PATHS": "NO",
         "CLANG_ANALYZER_NONNULL": "YES",
-        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "CLANG_CXX_LANGUAGE_STANDARD": cxx_standard,
         "CLANG_CXX_LIBRARY": "libc++",
         "CLANG_ENABLE_MODULES": "YES",
         "CLANG_ENABLE_OBJC_ARC": "YES",
@@ -437,6 +438,10 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         },
     }
     app = {
+        # Again on the target: the LibTorch-Lite pod's xcconfig (the target's base configuration)
+        # sets c++14, which overrides the project level. `pod install` warns that the target
+        # overrides it; that is intended.
+        "CLANG_CXX_LANGUAGE_STANDARD": cxx_standard,
         "CODE_SIGN_STYLE": "Automatic",
         "CURRENT_PROJECT_VERSION": "1",
         "ENABLE_PREVIEWS": "YES",
@@ -486,7 +491,7 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
 
 
 def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                  swift_version: str) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
+                  swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
     """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids)."""
     validate_product_name(product_name)
     validate_bundle_id(bundle_id)
@@ -565,7 +570,7 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                 "runOnlyForDeploymentPostprocessing": "0"})
 
     # Build configurations
-    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files)
+    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard)
     config_lists: dict[str, str] = {}
     for owner, label in (("project", f'PBXProject "{product_name}"'),
                          ("app", f'PBXNativeTarget "{names["app"]}"'),
@@ -716,7 +721,7 @@ def scheme_xml(product_name: str, app_id: str, tests_id: str) -> str:
 
 
 def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                        swift_version: str) -> list[Path]:
+                        swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> list[Path]:
     """Write {product}.xcodeproj (project.pbxproj + a shared scheme) for the files in ios_dir.
 
     Run it after every other file of the iOS project is written: files added later are not in
@@ -725,7 +730,7 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     ios_dir = Path(ios_dir)
     objects, root_id, comments, target_ids = build_project(
         ios_dir, product_name=product_name, bundle_id=bundle_id,
-        deployment_target=deployment_target, swift_version=swift_version)
+        deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard)
     project_dir = ios_dir / f"{product_name}.xcodeproj"
     pbxproj = project_dir / "project.pbxproj"
     scheme = project_dir / "xcshareddata" / "xcschemes" / f"{product_name}.xcscheme"
@@ -949,6 +954,42 @@ def check_xcode_project(ios_dir: Path) -> list[str]:
 
     problems += _scheme_problems(project_dir, objects, app_id, tests_id, product)
     return problems
+
+
+def app_cxx_standard(ios_dir: Path) -> tuple[str | None, list[str]]:
+    """The C++ standard (CLANG_CXX_LANGUAGE_STANDARD, e.g. "c++17") the app target's own build
+    configurations set, and the problems that make it unreliable: a configuration that leaves it
+    to the project level (where the LibTorch-Lite pod's c++14 wins), or configurations that
+    disagree. Returns (None, problems) when there is no single value."""
+    ios_dir = Path(ios_dir)
+    projects = sorted(p for p in ios_dir.glob("*.xcodeproj") if p.is_dir())
+    if len(projects) != 1:
+        return None, [f"expected one .xcodeproj in {ios_dir}, found {len(projects)}"]
+    try:
+        data = parse_pbxproj((projects[0] / "project.pbxproj").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, PbxprojError) as exc:
+        return None, [f"{projects[0].name}/project.pbxproj: {exc}"]
+    objects = data.get("objects", {})
+    apps = [o for o in objects.values()
+            if isinstance(o, dict) and o.get("isa") == "PBXNativeTarget" and o.get("productType") == APP_PRODUCT_TYPE]
+    if len(apps) != 1:
+        return None, [f"expected one application target, found {len(apps)}"]
+    configs = [objects.get(c, {}) for c in objects.get(apps[0].get("buildConfigurationList"), {}).get("buildConfigurations", [])]
+    if not configs:
+        return None, [f"{apps[0].get('name')}: no build configurations"]
+    values: dict[str, str | None] = {}
+    for config in configs:
+        value = config.get("buildSettings", {}).get("CLANG_CXX_LANGUAGE_STANDARD")
+        values[str(config.get("name", "?"))] = value if isinstance(value, str) else None
+    unset = [name for name, value in values.items() if value is None]
+    if unset:
+        return None, [f"{apps[0].get('name')} ({', '.join(unset)}): CLANG_CXX_LANGUAGE_STANDARD not set on the target, "
+                      "so the LibTorch-Lite pod's c++14 applies"]
+    distinct = sorted(set(values.values()))
+    if len(distinct) != 1:
+        return None, [f"{apps[0].get('name')}: CLANG_CXX_LANGUAGE_STANDARD differs between configurations: "
+                      + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))]
+    return distinct[0], []
 
 
 def referenced_paths(ios_dir: Path) -> list[str]:

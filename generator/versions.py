@@ -24,6 +24,12 @@ LIBTORCH_LITE_POD = "1.13.0.1"  # CocoaPods LibTorch-Lite
 LIBTORCH_LITE_NIGHTLY_POD = "1.14.0.20221109"  # last published LibTorch-Lite-Nightly (pod search), only for Metal
 LITE_BYTECODE_MAX = 8  # highest bytecode version both runtimes above load
 LITE_BYTECODE_MIN = 4  # lowest version _backport_for_mobile can write
+# The native libraries the pytorch_android_lite AAR ships in jni/<abi>/, for the ABIs of
+# ABI_FILTERS in pytorch/pytorch android/gradle.properties (re-check both when bumping it). The
+# native variant's CMake build links the first two as IMPORTED libraries and ships
+# libc++_shared.so (ANDROID_STL), so each reaches the APK twice and must be in pickFirsts.
+PYTORCH_ANDROID_LITE_JNI_LIBS = ("libpytorch_jni_lite.so", "libfbjni.so", "libc++_shared.so")
+PYTORCH_ANDROID_LITE_ABIS = ("arm64-v8a", "armeabi-v7a", "x86", "x86_64")
 
 # Android toolchain
 GRADLE = "8.13"
@@ -69,6 +75,10 @@ ANDROIDX_TEST_RULES = "1.6.1"
 # iOS toolchain
 IOS_DEPLOYMENT_TARGET = "16.0"  # SwiftUI PhotosPicker needs iOS 16
 SWIFT_VERSION = "5.0"
+# Set on the app target, not only the project: the LibTorch-Lite pod's user_target_xcconfig sets
+# c++14 in the target's base xcconfig, which beats project-level settings. `scaffold check`
+# compiles the core on the host with the standard it reads back from the generated project.
+IOS_CXX_LANGUAGE_STANDARD = "c++17"
 
 # Classes the pinned AARs' bytecode references but no runtime dependency provides: R8 (AGP 8+)
 # fails the release build on a missing class unless proguard-rules.pro says -dontwarn for it.

@@ -89,6 +89,11 @@ class TupleOut(torch.nn.Module):
         return x.mean(1, keepdim=True) * 2.0, x + 1.0
 
 
+class ChannelsLastOut(torch.nn.Module):
+    def forward(self, x):
+        return (x * 2.0 - 1.0).contiguous(memory_format=torch.channels_last)
+
+
 class InPlace(torch.nn.Module):
     def forward(self, x):
         return x.relu_() * 3.0
@@ -185,15 +190,28 @@ def test_build_key_follows_content_not_location(core_dir, tmp_path):
 
 
 def test_core_is_valid_cxx17(core_dir, cache_dir, tmp_path):
-    assert native.check_core_cxx17(core_dir, cache_dir) == []
+    assert native.check_core_standard(core_dir, "-std=c++17", cache_dir) == []
     # Negative control (a stand-in core without torch includes, to keep it fast): a C++20-only
     # construct in the core's own file must be reported.
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "inference_core.h").write_text("#pragma once\n")
     (bad / "inference_core.cpp").write_text('#include "inference_core.h"\n#include <span>\nstatic std::span<const int> cxx20Only;\n')
-    problems = native.check_core_cxx17(bad, tmp_path / "cache")
+    problems = native.check_core_standard(bad, "-std=c++17", tmp_path / "cache")
     assert problems and "inference_core.cpp:3" in problems[0]
+    # The flag is part of the verdict's cache key: the same file is fine in C++20.
+    assert native.check_core_standard(bad, "-std=c++20", tmp_path / "cache") == []
+
+
+def test_std_flags_come_from_the_project_files():
+    assert native.xcode_std_flag("c++17") == "-std=c++17"
+    assert native.xcode_std_flag("gnu++20") == "-std=gnu++20"
+    assert native.xcode_std_flag("compiler-default") is None
+    assert native.xcode_std_flag(None) is None
+    cmake = (TEMPLATES / "android/app/src/main/cpp/CMakeLists.txt.jinja").read_text()
+    assert native.cmake_std_flag(cmake) == "-std=c++17"
+    assert native.cmake_std_flag("set(CMAKE_CXX_STANDARD 20)\n") == "-std=gnu++20"  # CMake's extensions default
+    assert native.cmake_std_flag("project(x)\n") is None
 
 
 def test_missing_tools_raise_tool_missing(core_dir, tmp_path, monkeypatch):
@@ -221,6 +239,18 @@ def test_run_matches_lite_interpreter(driver, model_path):
     assert float(np.max(np.abs(actual - expected.reshape(-1)))) <= 1e-5
     assert result["metadata"] == METADATA  # UTF-8 (emoji) survives the extra-files map
     assert result["gpu"] is False
+
+
+def test_channels_last_output_comes_back_in_nchw_order(driver, tmp_path):
+    # The lite interpreter keeps a channels-last output in NHWC memory order; the core must hand
+    # the apps NCHW values (inference_core.cpp: .contiguous()).
+    path = save_lite(ChannelsLastOut(), tmp_path / "channels_last.ptl", size=4)
+    x = torch.from_numpy(np.random.RandomState(4).randn(1, 3, 4, 5).astype(np.float32))
+    y = lite_output(path, x)
+    assert y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous()
+    result = driver.run_model(path, x.numpy().tobytes(), [1, 3, 4, 5])
+    assert result["shape"] == [1, 3, 4, 5]
+    assert result["output"] == y.contiguous().detach().numpy().astype("<f4").tobytes()
 
 
 def test_first_tensor_of_a_tuple_and_input_left_intact(driver, tmp_path):
@@ -522,6 +552,10 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
             target = root / render.artifact_path(platform, kind, context)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+    from generator import pbxproj
+
+    pbxproj.write_xcode_project(ios_core.parent.parent, product_name="Zebraify", bundle_id="com.example.zebraify",
+                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION)
     _goldens(android / render.artifact_path("android", "goldens", context), sample["image"], sample["y"],
              "image-to-image", [0.5] * 3, [0.5] * 3)
 
@@ -532,6 +566,9 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
     assert report.ok, [c for c in report.checks if c.status != "pass"]
     assert statuses[("ios", "C++ core reproduces the expected output (host LibTorch)")] == "pass"
     assert statuses[("android", "NativeCore (JNI) runs the model in a JVM")] == "pass"
+    details = {(c.scope, c.name): c.detail for c in report.checks}
+    assert "-std=c++17" in details[("ios", "C++ core compiles in the standard of the Xcode app target")]
+    assert "-std=c++17" in details[("android", "C++ core compiles in the standard of app/src/main/cpp/CMakeLists.txt")]
     assert len(report.checks) == 6
 
     # A broken expected output turns into a failed check with a one-line reason, not an exception.

@@ -25,32 +25,41 @@ struct ContentView: View {
                         result(prediction)
                         Text(String(format: "Inference: %.1f ms (%@)", prediction.milliseconds, prediction.usedGPU ? "GPU" : "CPU"))
                             .font(.footnote)
-                            .foregroundColor(.secondary)
+                            .foregroundStyle(.secondary)
                     }
                     if let message = model.errorMessage {
                         Text(message)
-                            .foregroundColor(.red)
+                            .foregroundStyle(.red)
                     }
                 }
                 .padding()
             }
             .navigationTitle(Text(verbatim: "Zebra Ify"))
         }
-        .onChange(of: pickerItem) { item in
-            guard let item = item else { return }
-            // Back on the main actor after the await: the view model publishes UI state.
-            Task { @MainActor in
-                if let data = try? await item.loadTransferable(type: Data.self),
-                   let image = UIImage(data: data) {
-                    model.run(on: image)
-                } else {
-                    model.errorMessage = "The selected picture could not be loaded"
-                }
-            }
+        // .task(id:) (iOS 15+) rather than .onChange(of:): the one-parameter onChange closure is
+        // deprecated from iOS 17 and the zero- and two-parameter forms need iOS 17, while the app
+        // targets iOS 16. The task also runs on appear (no selection yet) and is cancelled when a
+        // newer pick replaces the selection.
+        .task(id: pickerItem) {
+            await load(pickerItem)
         }
         .sheet(isPresented: $showCamera) {
             CameraPicker(isPresented: $showCamera) { image in model.run(on: image) }
                 .ignoresSafeArea()
+        }
+    }
+
+    // On the main actor: the view model publishes UI state.
+    @MainActor
+    private func load(_ item: PhotosPickerItem?) async {
+        guard let item = item else { return }
+        let data = try? await item.loadTransferable(type: Data.self)
+        // A newer pick cancelled this load; that one reports its own result.
+        if Task.isCancelled { return }
+        if let data = data, let image = UIImage(data: data) {
+            model.run(on: image)
+        } else {
+            model.errorMessage = "The selected picture could not be loaded"
         }
     }
 

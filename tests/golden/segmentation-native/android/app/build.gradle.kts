@@ -12,6 +12,9 @@ require(useVulkan == "true" || useVulkan == "false") {
 // the release variant; a release you ship is signed with your own key, never the debug one.
 val ciDebugSigning = providers.gradleProperty("scaffold.ciDebugSigning").getOrElse("false").trim() == "true"
 
+// Where the C++ headers and .so files of pytorch_android_lite are unpacked for CMake (see the end).
+val pytorchNativeDir: File = layout.buildDirectory.dir("pytorch_native/2.1.0").get().asFile
+
 android {
     namespace = "com.example.zebra_ify"
     compileSdk = 36
@@ -70,7 +73,7 @@ android {
                 // app, so LibTorch's exceptions and std::strings cross into our library intact.
                 arguments += listOf(
                     "-DANDROID_STL=c++_shared",
-                    "-DPYTORCH_NATIVE_DIR=" + layout.buildDirectory.dir("pytorch_native").get().asFile.absolutePath,
+                    "-DPYTORCH_NATIVE_DIR=" + pytorchNativeDir.absolutePath,
                 )
             }
         }
@@ -83,8 +86,16 @@ android {
     }
     packaging {
         jniLibs {
-            // Our CMake build and the AAR both ship libc++_shared.so for every ABI.
-            pickFirsts += "**/libc++_shared.so"
+            // Each of these reaches the APK twice, byte-identical: from the AAR, and from our
+            // CMake build (libc++_shared.so through ANDROID_STL, the other two because CMakeLists
+            // links them as IMPORTED libraries, which AGP packages). Without pickFirsts
+            // mergeNativeLibs fails with "2 files found with path lib/<abi>/...".
+            // `scaffold check` compares this list with CMakeLists.txt.
+            pickFirsts += listOf(
+                "**/libpytorch_jni_lite.so",
+                "**/libfbjni.so",
+                "**/libc++_shared.so",
+            )
         }
     }
     // ---- end native core ----
@@ -118,11 +129,34 @@ dependencies {
     extractForNativeBuild("org.pytorch:pytorch_android_lite:2.1.0@aar")
 }
 
-val extractPytorchNative by tasks.registering(Sync::class) {
+fun CopySpec.pytorchNativeFiles() {
     from(extractForNativeBuild.elements.map { files -> files.map { zipTree(it.asFile) } }) {
         include("headers/**", "jni/**")
     }
-    into(layout.buildDirectory.dir("pytorch_native"))
+}
+
+// Android Studio's sync configures CMake from its IDE model builder (NativeModelBuilder ->
+// ExternalNativeJsonGenerator) right after Gradle's configuration phase, without running any
+// task: a task that unpacks the AAR would come too late for the first sync, and CMakeLists would
+// find no headers. So the files are unpacked here, during configuration, once per checkout and
+// version (the directory name carries the version); staged and renamed so an interrupted sync
+// never leaves a half-filled directory that later runs would trust.
+if (!pytorchNativeDir.isDirectory) {
+    val staging = File(pytorchNativeDir.path + ".partial")
+    delete(staging)
+    copy {
+        pytorchNativeFiles()
+        into(staging)
+    }
+    if (!staging.renameTo(pytorchNativeDir)) {
+        throw GradleException("cannot move $staging to $pytorchNativeDir")
+    }
+}
+
+// The same files again for builds that start with `clean` (which deletes them after configuration).
+val extractPytorchNative by tasks.registering(Sync::class) {
+    pytorchNativeFiles()
+    into(pytorchNativeDir)
 }
 
 tasks.configureEach {

@@ -76,6 +76,35 @@ public final class ImageTensors {
     }
 
     /**
+     * A channels-last buffer (N, spatial..., C order, as pytorch_android returns a tensor whose
+     * memory format is CHANNELS_LAST or CHANNELS_LAST_3D) to the contiguous N, C, spatial...
+     * order of its {@code shape}, which lists the logical NC(D)HW sizes.
+     */
+    public static float[] channelsLastToContiguous(float[] data, long[] shape) {
+        if (shape.length < 3) {
+            throw new IllegalArgumentException(
+                    "a channels-last tensor has at least 3 dimensions, got " + Arrays.toString(shape));
+        }
+        requireShape(data, shape);
+        float[] out = new float[data.length];
+        int batch = (int) shape[0];
+        int channels = (int) shape[1];
+        if (out.length == 0) {
+            return out;
+        }
+        int spatial = out.length / (batch * channels);
+        for (int n = 0; n < batch; n++) {
+            for (int s = 0; s < spatial; s++) {
+                int from = (n * spatial + s) * channels;
+                for (int c = 0; c < channels; c++) {
+                    out[(n * channels + c) * spatial + s] = data[from + c];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * Softmax over the whole array. The maximum is subtracted first so large logits cannot
      * overflow exp; sums run in double. NaN anywhere makes every result NaN, like torch.
      */
@@ -175,6 +204,25 @@ public final class ImageTensors {
             classMap[i] = best;
         }
         return classMap;
+    }
+
+    /** Throws unless {@code shape} has no negative size and its sizes multiply to data.length. */
+    static void requireShape(float[] data, long[] shape) {
+        if (data == null || shape == null) {
+            throw new IllegalArgumentException("data and shape must not be null");
+        }
+        long count = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            }
+            count *= d;
+        }
+        if (count != data.length) {
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(shape) + " needs " + count + " values, got "
+                            + data.length);
+        }
     }
 
     private static int planeSize(int width, int height) {

@@ -13,6 +13,7 @@ import org.json.JSONObject;
 import org.pytorch.Device;
 import org.pytorch.IValue;
 import org.pytorch.LiteModuleLoader;
+import org.pytorch.MemoryFormat;
 import org.pytorch.Module;
 import org.pytorch.Tensor;
 
@@ -82,13 +83,15 @@ public final class ModelRunner {
             Map<String, String> extra = metadataRequest();
             try {
                 Module module = LiteModuleLoader.load(path, extra, Device.VULKAN);
-                Log.w(TAG, "scaffold.useVulkan is on. The prebuilt pytorch_android_lite AAR has no"
-                        + " Vulkan backend, so unless you built the AAR with Vulkan the model"
-                        + " still runs on the CPU.");
+                // Loading succeeds even with the stock AAR: the missing backend only shows when
+                // the first forward() runs (see runTensor).
+                Log.w(TAG, "scaffold.useVulkan is on: model loaded for Vulkan. The stock"
+                        + " pytorch_android_lite AAR has no Vulkan backend; with it the first"
+                        + " forward() fails and the model is reloaded on the CPU. Only an AAR built"
+                        + " with USE_VULKAN=1 runs it on the GPU.");
                 return new ModelRunner(path, module, Device.VULKAN, extra.get(METADATA_KEY));
             } catch (RuntimeException e) {
-                Log.w(TAG, "Vulkan load failed (the prebuilt pytorch_android_lite AAR has no"
-                        + " Vulkan backend); falling back to CPU", e);
+                Log.w(TAG, "loading the model for Vulkan failed; loading it on the CPU", e);
             }
         }
         Map<String, String> extra = metadataRequest();
@@ -147,17 +150,28 @@ public final class ModelRunner {
             if (device == Device.CPU) {
                 throw e;
             }
-            // Some ops only fail at run time on a GPU backend; the CPU always has them.
-            Log.w(TAG, "forward() failed on " + deviceName() + "; reloading on CPU", e);
+            // The stock AAR (no Vulkan backend) fails here on the first call; a Vulkan build can
+            // also lack a kernel for some operator. The CPU has them all.
+            Log.w(TAG, "forward() failed on Vulkan (expected with the stock pytorch_android_lite"
+                    + " AAR, which has no Vulkan backend); reloading the model on the CPU, which"
+                    + " runs every later call", e);
             module.destroy();
             module = LiteModuleLoader.load(modelPath, metadataRequest(), Device.CPU);
             device = Device.CPU;
             start = SystemClock.elapsedRealtimeNanos();
             output = module.forward(input);
+            Log.i(TAG, "the model now runs on the CPU");
         }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
         Tensor tensor = firstTensor(output);
-        return new Result(floats(tensor), tensor.shape(), millis);
+        long[] shape = tensor.shape();
+        float[] data = floats(tensor);
+        if (tensor.memoryFormat() != MemoryFormat.CONTIGUOUS) {
+            // pytorch_android hands a channels-last output over as its raw NHWC (NDHWC) buffer,
+            // tagged with its memory format; everything downstream reads NCHW.
+            data = ImageTensors.channelsLastToContiguous(data, shape);
+        }
+        return new Result(data, shape, millis);
     }
 
     /**

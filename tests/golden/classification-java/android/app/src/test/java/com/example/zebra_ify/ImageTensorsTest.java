@@ -62,6 +62,38 @@ public class ImageTensorsTest {
                 ImageTensors.topK(Goldens.floats("softmax.bin"), expected.length));
     }
 
+    // ---- channelsLastToContiguous ----
+
+    /** A 1x3x2x2 tensor: the buffer holds (R, G, B) per pixel, the result holds R, G, B planes. */
+    @Test
+    public void channelsLastBufferBecomesChwPlanes() {
+        float[] nhwc = {0f, 10f, 20f, 1f, 11f, 21f, 2f, 12f, 22f, 3f, 13f, 23f};
+        float[] nchw = {0f, 1f, 2f, 3f, 10f, 11f, 12f, 13f, 20f, 21f, 22f, 23f};
+        assertArrayEquals(nchw, ImageTensors.channelsLastToContiguous(nhwc, new long[] {1, 3, 2, 2}), 0f);
+    }
+
+    /** CHANNELS_LAST_3D (N, D, H, W, C) and a batch of two follow the same rule. */
+    @Test
+    public void channelsLast3dAndBatchesKeepEveryValue() {
+        float[] ndhwc = new float[2 * 2 * 3];
+        for (int i = 0; i < ndhwc.length; i++) {
+            ndhwc[i] = i;
+        }
+        // shape [2, 2, 3, 1, 1]: per batch 3 spatial positions x 2 channels.
+        float[] expected = {0f, 2f, 4f, 1f, 3f, 5f, 6f, 8f, 10f, 7f, 9f, 11f};
+        assertArrayEquals(expected, ImageTensors.channelsLastToContiguous(ndhwc, new long[] {2, 2, 3, 1, 1}), 0f);
+    }
+
+    @Test
+    public void channelsLastRejectsAShapeThatDoesNotFit() {
+        try {
+            ImageTensors.channelsLastToContiguous(new float[5], new long[] {1, 3, 2, 1});
+            fail("expected IllegalArgumentException");
+        } catch (IllegalArgumentException expected) {
+            assertTrue(expected.getMessage().contains("needs 6 values, got 5"));
+        }
+    }
+
     // ---- argbToChw ----
 
     @Test

@@ -21,6 +21,9 @@ import androidx.activity.result.PickVisualMediaRequest;
 import androidx.activity.result.contract.ActivityResultContracts;
 import androidx.appcompat.app.AppCompatActivity;
 import androidx.core.content.FileProvider;
+import androidx.core.graphics.Insets;
+import androidx.core.view.ViewCompat;
+import androidx.core.view.WindowInsetsCompat;
 
 import java.io.File;
 import java.io.IOException;
@@ -81,6 +84,7 @@ public class MainActivity extends AppCompatActivity {
     protected void onCreate(Bundle savedInstanceState) {
         super.onCreate(savedInstanceState);
         setContentView(R.layout.activity_main);
+        padForSystemBars(findViewById(R.id.root));
         inputImage = findViewById(R.id.input_image);
         resultImage = findViewById(R.id.result_image);
         resultText = findViewById(R.id.result_text);
@@ -101,6 +105,25 @@ public class MainActivity extends AppCompatActivity {
                         .setMediaType(ActivityResultContracts.PickVisualMedia.ImageOnly.INSTANCE)
                         .build()));
         sampleButton.setOnClickListener(v -> process(this::decodeSample));
+    }
+
+    /**
+     * Apps targeting Android 15 (API 35) and later are drawn edge to edge: the window reaches under
+     * the status bar, the navigation bar and any display cutout. Padding the root by those insets
+     * (on top of its own padding) keeps every button and result clear of them; on older releases
+     * the system has already consumed the insets and they are zero here.
+     */
+    private static void padForSystemBars(View root) {
+        int left = root.getPaddingLeft();
+        int top = root.getPaddingTop();
+        int right = root.getPaddingRight();
+        int bottom = root.getPaddingBottom();
+        ViewCompat.setOnApplyWindowInsetsListener(root, (view, insets) -> {
+            Insets bars = insets.getInsets(
+                    WindowInsetsCompat.Type.systemBars() | WindowInsetsCompat.Type.displayCutout());
+            view.setPadding(left + bars.left, top + bars.top, right + bars.right, bottom + bars.bottom);
+            return insets;
+        });
     }
 
     /** Where TakePicture writes; a fixed name, so a recreated Activity finds the same file. */

@@ -15,21 +15,7 @@ public final class Outputs {
 
     /** Shape, min, max, mean and the first values of a tensor, for models with no known task. */
     public static String summarize(float[] data, long[] shape) {
-        if (data == null || shape == null) {
-            throw new IllegalArgumentException("data and shape must not be null");
-        }
-        long count = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-            }
-            count *= d;
-        }
-        if (count != data.length) {
-            throw new IllegalArgumentException(
-                    "shape " + Arrays.toString(shape) + " needs " + count + " values, got "
-                            + data.length);
-        }
+        ImageTensors.requireShape(data, shape);
         StringBuilder sb = new StringBuilder();
         sb.append("shape ").append(Arrays.toString(shape))
                 .append(" (").append(data.length).append(" values)");
