@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generator.errors import CheckFailedError, ScaffoldError
+from generator.verify import DEFAULT_RTOL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
 out = Console()
@@ -29,7 +30,10 @@ RangeOpt = Annotated[Optional[str], typer.Option("--output-range", help="LOW,HIG
 SampleOpt = Annotated[Optional[Path], typer.Option("--sample-image", help="picture used for the goldens and the app's Sample button")]
 PickleOpt = Annotated[bool, typer.Option("--trust-pickle", help="allow torch.save pickles (loading them runs code from the file)")]
 ScriptOpt = Annotated[bool, typer.Option("--script", help="torch.jit.script instead of tracing")]
-TolOpt = Annotated[float, typer.Option(help="max abs error allowed between the export and the source model")]
+TolOpt = Annotated[float, typer.Option(help="absolute error allowed between the export and the source model")]
+RtolOpt = Annotated[float, typer.Option("--rtol", help="relative error allowed on top: |a-b| <= tolerance + rtol*|b|, as numpy.allclose")]
+OutKeyOpt = Annotated[Optional[str], typer.Option("--output-key", help="for a model returning a dict: the entry the app uses (default 'out')")]
+OutIndexOpt = Annotated[Optional[int], typer.Option("--output-index", help="for a model returning a tuple/list: the item the app uses (default 0)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 
 
@@ -70,7 +74,8 @@ def new(
     use_vulkan: Annotated[bool, typer.Option("--use-vulkan", help="default of scaffold.useVulkan (needs a custom AAR)")] = False,
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
-    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -81,7 +86,8 @@ def new(
             platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()), android_api=android_api,
             use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
-            script=script, tolerance=tolerance, force=force, progress=step,
+            script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
+            force=force, progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
@@ -97,7 +103,8 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="directory for model.ptl, model_ops.yaml, report.md")] = Path("export"),
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
-    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export only the model asset, its metadata, operator list and report."""
     from generator.project import export_model
@@ -105,9 +112,12 @@ def export(
     with _errors(), _progress() as step:
         e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
                          std=std, labels=labels, output_range=output_range, sample_image=sample_image,
-                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, force=force, progress=step)
+                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, rtol=rtol,
+                         output_key=output_key, output_index=output_index, force=force, progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
+    for note in e.notes:
+        out.print(f"note: {note}", highlight=False)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from generator import versions
 from generator.errors import ExportError, ModelError
 from generator.loading import LoadedModel
 from generator.metadata import METADATA_KEY
-from generator.verify import check_bytecode_version, inspect_asset
+from generator.verify import check_bytecode_version, error_reason, inspect_asset
 
 RUNTIME = "lite"
 ASSET_NAME = "model.ptl"
@@ -40,8 +40,7 @@ class ExportResult:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    return error_reason(exc, limit=200)
 
 
 def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list[str]) -> tuple[Any, str]:
@@ -58,7 +57,8 @@ def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            traced = torch.jit.trace(module, example, check_trace=False)
+            # strict=False lets the trace return a dict (DeepLabV3's {'out', 'aux'}) or a list.
+            traced = torch.jit.trace(module, example.clone(), check_trace=False, strict=False)
         except Exception as exc:  # noqa: BLE001
             trace_error = _reason(exc)
             traced = None

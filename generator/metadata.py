@@ -42,6 +42,9 @@ class Metadata:
     output_range: tuple[float, float] | None = None
     labels: tuple[str, ...] = ()
     palette: tuple[tuple[int, int, int], ...] = field(default=())
+    # Where the apps find their tensor when the model returns a dict (key) or a tuple/list (index).
+    output_key: str | None = None
+    output_index: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -68,6 +71,9 @@ class Metadata:
             "output": {
                 "shape": list(self.output_shape),
                 "range": list(self.output_range) if self.output_range else None,
+                # Only present when used, so assets of plain-tensor models keep their bytes.
+                **({"key": self.output_key} if self.output_key is not None else {}),
+                **({"index": self.output_index} if self.output_index is not None else {}),
             },
             "labels": list(self.labels),
             "palette": [list(c) for c in self.palette],
@@ -91,6 +97,8 @@ class Metadata:
                 output_range=(float(rng[0]), float(rng[1])) if rng else None,
                 labels=tuple(str(x) for x in data.get("labels", [])),
                 palette=tuple(tuple(int(v) for v in c) for c in data.get("palette", [])),
+                output_key=str(data["output"]["key"]) if data["output"].get("key") is not None else None,
+                output_index=int(data["output"]["index"]) if data["output"].get("index") is not None else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
@@ -190,9 +198,32 @@ def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
     )
 
 
+# The value ranges image models are trained to produce, most specific first.
+KNOWN_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
+RANGE_MARGIN = 0.05  # share of a range's width a value may overshoot and still count as inside
+CLAMP_WARN_SHARE = 0.01  # warn when more of the sample's output values than this would clamp
+
+
+def clamped_share(values, rng: tuple[float, float]) -> float:
+    """Share of the values that the app would clamp to the ends of rng."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not arr.size:
+        return 0.0
+    return float(np.count_nonzero((arr < rng[0]) | (arr > rng[1]))) / arr.size
+
+
+def _range_text(rng: tuple[float, float]) -> str:
+    return f"{rng[0]:g}..{rng[1]:g}"
+
+
 def output_range_for(task: str, requested: tuple[float, float] | None, last_activation: str | None,
-                     observed: tuple[float, float]) -> tuple[tuple[float, float] | None, str]:
-    """Value range of an image output and how it was decided (reported to the user)."""
+                     observed) -> tuple[tuple[float, float] | None, str]:
+    """Value range of an image output and how it was decided (reported to the user).
+
+    observed: the output values on the sample (any array-like; two numbers do as min and max).
+    """
     if task != "image-to-image":
         return None, "not an image output"
     if requested is not None:
@@ -201,12 +232,30 @@ def output_range_for(task: str, requested: tuple[float, float] | None, last_acti
         return (-1.0, 1.0), "the model ends in Tanh"
     if last_activation in ("Sigmoid", "Hardsigmoid"):
         return (0.0, 1.0), f"the model ends in {last_activation}"
-    lo, hi = observed
-    if lo < -0.05:
-        return (-1.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
-    if hi > 1.5:
-        return (0.0, 255.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
-    return (0.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
+    import numpy as np
+
+    arr = np.asarray(observed, dtype=np.float64).reshape(-1)
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    seen = f"values {lo:.3g}..{hi:.3g} on the sample"
+    for rng in KNOWN_RANGES:
+        margin = RANGE_MARGIN * (rng[1] - rng[0])
+        if rng[0] - margin <= lo and hi <= rng[1] + margin:
+            return rng, f"{seen} fit {_range_text(rng)} (pass --output-range to override)"
+    # Trained generators overshoot their nominal range; pick the one that clamps the fewest values.
+    best = min(KNOWN_RANGES, key=lambda r: (clamped_share(arr, r), -(r[1] - r[0])))
+    return best, (f"{seen} fit none of {', '.join(_range_text(r) for r in KNOWN_RANGES)}; "
+                  f"{_range_text(best)} clamps the fewest (pass --output-range to override)")
+
+
+def clamp_warning(values, rng: tuple[float, float] | None) -> str | None:
+    """A note when the app would clamp more than CLAMP_WARN_SHARE of the sample's output values."""
+    if rng is None:
+        return None
+    share = clamped_share(values, rng)
+    if share <= CLAMP_WARN_SHARE:
+        return None
+    return (f"warning: {share:.1%} of the sample's output values fall outside {_range_text(rng)} and are clamped "
+            "in the app's picture; pass --output-range LOW,HIGH with the model's real range")
 
 
 def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
@@ -222,7 +271,8 @@ def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
 
 
 def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
-             output_range, labels: tuple[str, ...] | None) -> Metadata:
+             output_range, labels: tuple[str, ...] | None, output_key: str | None = None,
+             output_index: int | None = None) -> Metadata:
     """Assemble and cross-check the metadata; labels must match the class count."""
     classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
     if task in ("classification", "segmentation"):
@@ -243,6 +293,8 @@ def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
         output_range=output_range,
         labels=tuple(labels or ()),
         palette=palette,
+        output_key=output_key,
+        output_index=output_index,
     )
 
 

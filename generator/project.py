@@ -19,11 +19,14 @@ from generator.errors import ModelError, OutputExistsError, UsageError
 from generator.export import RUNTIME, export as export_lite, operators_yaml
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, output_range_for,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, describe, detect_task, output_range_for,
     parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
-from generator.verify import compare_with_source, inspect_asset, run_module
+from generator.verify import (
+    DEFAULT_RTOL, call_module, check_finite, compare_with_source, first_tensor, inspect_asset, run_module, select_output,
+    torchvision_ops_notes,
+)
 
 Progress = Callable[[str], None]
 PROBE_SIZE = 64  # cheap forward pass that tells the output layout before the real one
@@ -49,6 +52,9 @@ class ModelOptions:
     trust_pickle: bool = False
     script: bool = False
     tolerance: float = 1e-4
+    rtol: float = DEFAULT_RTOL
+    output_key: str | None = None
+    output_index: int | None = None
 
 
 @dataclass
@@ -112,13 +118,13 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(1, 3, probe_h, probe_w, generator=gen)
     try:
-        out = run_module(loaded.module, x, "the model")
+        out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
     except ModelError:
         if size is not None:
             raise
         # Some models need a minimum size (or a fixed one, when traced): try the common one.
         x = torch.rand(1, 3, 224, 224, generator=gen)
-        out = run_module(loaded.module, x, "the model")
+        out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
     return detect_task(tuple(out.shape), opts.task)
 
 
@@ -132,6 +138,10 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
     labels = read_labels(opts.labels)
     if not (opts.tolerance >= 0):
         raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
+    if not (0 <= opts.rtol < 1):
+        raise UsageError(f"--rtol {opts.rtol} must be >= 0 and < 1; e.g. {DEFAULT_RTOL:g}")
+    if opts.output_index is not None and opts.output_index < 0:
+        raise UsageError(f"--output-index {opts.output_index} must be >= 0; 0 is the first output")
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
@@ -147,26 +157,41 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
         img = goldens.load_sample(opts.sample_image, *size)
         probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
         example = goldens.input_tensor(img, probe_meta)
-        reference = run_module(loaded.module, example, "the model")
+        raw = call_module(loaded.module, example, "the model")
+        _, picked = select_output(raw, "the model", key=opts.output_key, index=opts.output_index)
+        reference = first_tensor(raw, "the model", key=opts.output_key, index=opts.output_index)
+        check_finite(reference, "the model")
         task = detect_task(tuple(reference.shape), opts.task)
-        observed = (float(reference.min()), float(reference.max())) if reference.numel() else (0.0, 0.0)
-        out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, observed)
+        out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, reference.numpy())
+        notes: list[str] = []
+        if picked.container is not None:
+            notes.append(f"the model returns a {picked.container}; the apps use its output {picked.describe()} "
+                         "(--output-key/--output-index choose another)")
+        if out_range is not None:
+            notes.append(f"output range {out_range[0]:g}..{out_range[1]:g}: {range_reason}")
+            clamp = clamp_warning(reference.numpy(), out_range)
+            if clamp:
+                notes.append(clamp)
         if task == "image-to-image" and tuple(reference.shape[2:]) != (size[1], size[0]):
             raise UsageError(
                 f"image-to-image output is {reference.shape[3]}x{reference.shape[2]} but the input is {size[0]}x{size[1]}; "
                 "the apps show the output over the input: pass --task tensor, or a model that keeps the size"
             )
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels)
+                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
-        err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance)
+        err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance, opts.rtol,
+                                            key=meta.output_key, index=meta.output_index)
     with _timed(timings, "goldens"):
         golden = goldens.compute(img, meta, lite_out)
-    return Exported(loaded, meta, result.path, result, err, golden, list(result.warnings), timings, range_reason,
+    if "optimize_for_mobile" in result.passes_skipped:
+        notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
+    notes += torchvision_ops_notes(result.operators)
+    return Exported(loaded, meta, result.path, result, err, golden, notes + list(result.warnings), timings, range_reason,
                     _param_bytes(loaded.module))
 
 
@@ -233,7 +258,7 @@ def _staging(output: Path, force: bool) -> Iterator[Path]:
 
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
-                android_api: str, use_vulkan: bool, tolerance: float) -> ctx.ProjectConfig:
+                android_api: str, use_vulkan: bool, tolerance: float, rtol: float = DEFAULT_RTOL) -> ctx.ProjectConfig:
     from generator import ios
 
     validate_name(name)
@@ -246,7 +271,8 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
     product = ios.product_name_from(name)
     bundle = ios.validate_bundle_id(bundle_id) if bundle_id is not None else ios.derive_bundle_id(package)
     ordered = tuple(p for p in ctx.PLATFORMS if p in platforms)
-    return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance)
+    return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance,
+                             rtol)
 
 
 def _artifacts(exp: Exported):
@@ -259,15 +285,16 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 weights: Path | None = None, task: str | None = None, input_size: str | None = None,
                 mean: str | None = None, std: str | None = None, labels: Path | None = None,
                 output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
-                script: bool = False, tolerance: float = 1e-4, find_gradle: bool = True,
+                script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
+                output_key: str | None = None, output_index: int | None = None, find_gradle: bool = True,
                 progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
-                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance)
+                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
     output = Path(output) if output is not None else Path(name)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index)
     notes: list[str] = []
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -303,12 +330,14 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  weights: Path | None = None, task: str | None = None, input_size: str | None = None,
                  mean: str | None = None, std: str | None = None, labels: Path | None = None,
                  output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
-                 script: bool = False, tolerance: float = 1e-4, progress: Progress = _noop) -> Exported:
+                 script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
+                 output_key: str | None = None, output_index: int | None = None,
+                 progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index)
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
