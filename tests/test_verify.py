@@ -134,15 +134,28 @@ def test_torchscript_with_torchvision_ops_loads_and_is_flagged(tmp_path):
 
 # ---- item 7: dict and tuple outputs -----------------------------------------------------------------
 
-def test_dict_output_uses_out_by_default_and_records_it(tmp_path):
+def test_dict_output_uses_out_by_default_everywhere(tmp_path):
+    from generator.project import check_project
+
     result = new_project(name="seg", model=_factory(tmp_path, "DictSegmenter"), output=tmp_path / "seg",
-                         input_size="8x8", platforms=("android",))
+                         input_size="8x8", output_key="aux")
     meta = result.exported.meta
-    assert meta.task == "segmentation" and meta.output_key == "out" and meta.output_shape == (1, 4, 8, 8)
+    assert meta.task == "segmentation" and meta.output_key == "aux" and meta.output_shape == (1, 5, 8, 8)
     _, back, _ = record.load(tmp_path / "seg")
-    assert back.output_key == "out"
-    assert '"key":"out"' in md.Metadata.to_json(meta, "x")
-    assert any("returns a dict" in n and "['out']" in n for n in result.notes)
+    assert back.output_key == "aux"
+    assert '"key":"aux"' in md.Metadata.to_json(meta, "x")
+    assert any("returns a dict" in n and "['aux']" in n for n in result.notes)
+    runner = next((tmp_path / "seg" / "android").rglob("ModelRunner.java")).read_text()
+    assert 'DEFAULT_OUTPUT_KEY =\n            "aux";' in runner
+    # The C++ core (iOS) reads the key from the embedded metadata and must reproduce the goldens.
+    report = check_project(tmp_path / "seg", run_host_tests=False, run_native=True)
+    assert report.ok, [(c.name, c.detail) for c in report.failures]
+    assert [c.status for c in report.checks if c.name.startswith("C++ core reproduces the expected output")] == ["pass"]
+
+
+def test_dict_output_default_key_is_out(tmp_path):
+    exp = export_pipeline(ModelOptions(_factory(tmp_path, "DictSegmenter"), input_size="8x8"), tmp_path / "o")
+    assert exp.meta.output_key == "out" and exp.meta.output_shape == (1, 4, 8, 8)
 
 
 def test_output_key_picks_another_entry(tmp_path):

@@ -50,8 +50,14 @@ public final class ModelRunner {
     private final ModelSpec spec;
     private final String metadataJson;
     private final boolean specFromMetadata;
+    /** Output used when the model returns a dict (key) or tuple/list (index); see chooseTensor. */
+    static final String DEFAULT_OUTPUT_KEY = null;
+    static final int DEFAULT_OUTPUT_INDEX = -1;
+
     private Module module;
     private Device device;
+    private final String outputKey;
+    private final int outputIndex;
 
     private ModelRunner(String modelPath, Module module, Device device, String metadataJson) {
         this.modelPath = modelPath;
@@ -72,6 +78,22 @@ public final class ModelRunner {
         }
         this.specFromMetadata = parsed != null;
         this.spec = parsed != null ? parsed : ModelSpec.defaults();
+        String key = DEFAULT_OUTPUT_KEY;
+        int index = DEFAULT_OUTPUT_INDEX;
+        if (parsed != null) {
+            // The metadata travels with the model, so a replaced model brings its own choice.
+            try {
+                JSONObject output = new JSONObject(this.metadataJson).optJSONObject("output");
+                if (output != null) {
+                    key = output.has("key") ? output.getString("key") : null;
+                    index = output.optInt("index", -1);
+                }
+            } catch (JSONException e) {
+                Log.w(TAG, "unreadable output choice in " + METADATA_KEY + "; using generation time's", e);
+            }
+        }
+        this.outputKey = key;
+        this.outputIndex = index;
     }
 
     /** Copies the model out of the APK if needed and loads it. Slow: call off the main thread. */
@@ -156,7 +178,7 @@ public final class ModelRunner {
             output = module.forward(input);
         }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
-        Tensor tensor = firstTensor(output);
+        Tensor tensor = chooseTensor(output, outputKey, outputIndex);
         return new Result(floats(tensor), tensor.shape(), millis);
     }
 
@@ -280,9 +302,39 @@ public final class ModelRunner {
         return out;
     }
 
+    /**
+     * The output tensor the app shows: the dict entry {@code key}, the tuple/list item
+     * {@code index}, else (metadata without a choice) the first tensor found.
+     */
+    static Tensor chooseTensor(IValue value, String key, int index) {
+        if (key != null) {
+            IValue entry = value.isDictStringKey() ? value.toDictStringKey().get(key) : null;
+            if (entry == null || !entry.isTensor()) {
+                throw new IllegalStateException("the model's output has no tensor entry '" + key + "'");
+            }
+            return entry.toTensor();
+        }
+        if (index >= 0) {
+            if (value.isTuple() && index < value.toTuple().length && value.toTuple()[index].isTensor()) {
+                return value.toTuple()[index].toTensor();
+            }
+            if (value.isTensorList() && index < value.toTensorList().length) {
+                return value.toTensorList()[index];
+            }
+            if (value.isList() && index < value.toList().length && value.toList()[index].isTensor()) {
+                return value.toList()[index].toTensor();
+            }
+            throw new IllegalStateException("the model's output has no tensor at index " + index);
+        }
+        return firstTensor(value);
+    }
+
     private static Tensor firstTensor(IValue value) {
         if (value.isTensor()) {
             return value.toTensor();
+        }
+        if (value.isDictStringKey() && value.toDictStringKey().containsKey("out")) {
+            return firstTensor(value.toDictStringKey().get("out"));
         }
         if (value.isTuple() && value.toTuple().length > 0) {
             return firstTensor(value.toTuple()[0]);
