@@ -626,6 +626,14 @@ def verify_core(
     }
 
 
+def same_ranking(probabilities: Sequence[float], expected: Sequence[int], actual: Sequence[int], tolerance: float) -> bool:
+    """Same top-k, except that classes whose probabilities tie (within tolerance) may swap: float32
+    softmax rounds tiny logit gaps into exact ties, and the apps rank on their own softmax."""
+    if len(expected) != len(actual):
+        return False
+    return all(abs(probabilities[a] - probabilities[e]) <= tolerance for a, e in zip(actual, expected))
+
+
 def verify_pixel_helpers(
     core_or_platform_dir: Path,
     golden_dir: Path,
@@ -695,8 +703,8 @@ def verify_pixel_helpers(
         if (golden / "top5.bin").is_file():
             expected_top = _ints(_read(golden / "top5.bin", "golden top5.bin"))
             top = driver.top_k(output_chw, len(expected_top))
-            if top != expected_top:
-                raise CheckFailedError(f"C++ topK gives {top}, golden top5.bin has {expected_top}")
+            if not same_ranking(expected_probabilities, expected_top, top, softmax_tolerance):
+                raise CheckFailedError(f"C++ topK gives {top}, golden top5.bin has {expected_top} (ties allowed)")
             checked.append("topK")
 
     if output_chw is not None and (golden / "argmax.bin").is_file():

@@ -51,7 +51,8 @@ public final class ModelRunner {
     private final String metadataJson;
     private final boolean specFromMetadata;
     /** Output used when the model returns a dict (key) or tuple/list (index); see chooseTensor. */
-    static final String DEFAULT_OUTPUT_KEY = null;
+    static final String DEFAULT_OUTPUT_KEY =
+            null;
     static final int DEFAULT_OUTPUT_INDEX = -1;
 
     private Module module;
@@ -89,7 +90,7 @@ public final class ModelRunner {
                     index = output.optInt("index", -1);
                 }
             } catch (JSONException e) {
-                Log.w(TAG, "unreadable output choice in " + METADATA_KEY + "; using generation time's", e);
+                Log.w(TAG, "unreadable output choice in " + METADATA_KEY, e);
             }
         }
         this.outputKey = key;
@@ -310,19 +311,19 @@ public final class ModelRunner {
         if (key != null) {
             IValue entry = value.isDictStringKey() ? value.toDictStringKey().get(key) : null;
             if (entry == null || !entry.isTensor()) {
-                throw new IllegalStateException("the model's output has no tensor entry '" + key + "'");
+                throw new IllegalStateException(
+                        "the model's output has no tensor entry '" + key + "'");
             }
             return entry.toTensor();
         }
         if (index >= 0) {
-            if (value.isTuple() && index < value.toTuple().length && value.toTuple()[index].isTensor()) {
-                return value.toTuple()[index].toTensor();
+            IValue[] items =
+                    value.isTuple() ? value.toTuple() : value.isList() ? value.toList() : null;
+            if (items != null && index < items.length && items[index].isTensor()) {
+                return items[index].toTensor();
             }
             if (value.isTensorList() && index < value.toTensorList().length) {
                 return value.toTensorList()[index];
-            }
-            if (value.isList() && index < value.toList().length && value.toList()[index].isTensor()) {
-                return value.toList()[index].toTensor();
             }
             throw new IllegalStateException("the model's output has no tensor at index " + index);
         }
