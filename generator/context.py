@@ -12,6 +12,7 @@ from typing import Any
 from generator import __version__, versions
 from generator.native import jni_prefix
 from generator.metadata import METADATA_KEY, Metadata
+from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
 ANDROID_APIS = ("java", "native")
@@ -33,7 +34,7 @@ class ProjectConfig:
     android_api: str = "java"
     use_vulkan: bool = False
     tolerance: float = 1e-4
-    rtol: float = 0.0
+    rtol: float = DEFAULT_RTOL
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -578,6 +578,7 @@ def verify_core(
     std: Sequence[float],
     tolerance: float = 1e-5,
     *,
+    rtol: float = 0.0,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
 ) -> dict:
@@ -609,10 +610,11 @@ def verify_core(
             f"{len(expected)}; regenerate the project's goldens"
         )
     stats = compare_floats(actual, expected)
-    if not stats["max_abs_error"] <= tolerance:
+    # numpy.allclose's rule; a NaN compares false and fails.
+    if not all(abs(x - y) <= tolerance + rtol * abs(y) for x, y in zip(actual, expected)):
         raise CheckFailedError(
             f"C++ core output differs from {name}: max abs error {stats['max_abs_error']:.3g} at "
-            f"index {stats['worst_index']} exceeds tolerance {tolerance:g}"
+            f"index {stats['worst_index']} exceeds tolerance {tolerance:g} + rtol {rtol:g} x |value|"
         )
     return {
         **stats,
@@ -848,7 +850,8 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
     name = "C++ core reproduces the expected output (host LibTorch)"
     try:
         result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
-                             context["mean"], context["std"], float(context["tolerance"]))
+                             context["mean"], context["std"], float(context["tolerance"]),
+                             rtol=float(context["rtol"]))
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return False

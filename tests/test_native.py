@@ -532,7 +532,7 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
     context = {
         "package": PACKAGE, "package_path": PACKAGE.replace(".", "/"), "product_name": "Zebraify",
         "model_file": "model.ptl", "sample_file": "sample.png", "expected_file": "expected_output.bin",
-        "mean": MEAN, "std": STD, "tolerance": 1e-4, "task": "image-to-image", "input_width": 8,
+        "mean": MEAN, "std": STD, "tolerance": 1e-4, "rtol": 1e-5, "task": "image-to-image", "input_width": 8,
         "input_height": 8, "output_shape": [1, 3, 8, 8], "output_mean": [0.5] * 3, "output_std": [0.5] * 3,
     }
     project = tmp_path / "project"
