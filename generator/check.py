@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator import context as ctx, goldens, record, render, versions
+from generator import context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ScaffoldError
 from generator.metadata import Metadata, read_embedded
@@ -22,7 +22,8 @@ def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, conte
     return project_dir / render.section(platform)["output"] / render.artifact_path(platform, kind, context)
 
 
-def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport) -> None:
+def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport,
+                engine: str | None = None) -> None:
     scope = "model"
     copies = [project_dir / render.section(p)["output"] / render.artifact_path(p, "model", context) for p in config.platforms]
     present = [c for c in copies if c.is_file()]
@@ -54,8 +55,11 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
     import torch
 
     img = goldens.load_sample(sample, meta.input_width, meta.input_height)
-    out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset", key=meta.output_key,
-                     index=meta.output_index)
+    with qengine.restored():
+        if engine:
+            qengine.select(engine)  # before loading: the weights are packed for the engine current then
+        out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset", key=meta.output_key,
+                         index=meta.output_index)
     expected = goldens.read_floats(expected_path)
     actual = out.reshape(-1).numpy()
     if actual.shape != expected.shape:
@@ -71,10 +75,10 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
 def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True,
                   progress=lambda _: None) -> CheckReport:
     report = CheckReport()
-    config, meta, _model = record.load(project_dir)
+    config, meta, model = record.load(project_dir)
     context = ctx.build(config, meta)
     progress("checking the model asset")
-    check_asset(project_dir, config, meta, context, report)
+    check_asset(project_dir, config, meta, context, report, model.get("quantized_engine"))
     promised = [p for p in render.promised_paths("project", context) if not (project_dir / p).is_file()]
     report.add("project", "top-level files exist", not promised, "README, workflows" if not promised else ", ".join(promised))
     for platform in config.platforms:

@@ -102,6 +102,32 @@ def _mobile_passes(frozen: Any, run: list[str], skipped: dict[str, str]) -> Any:
     return optimized
 
 
+def _keep_smaller(scripted: Any, frozen_asset: Path, extra: dict[str, bytes], run: list[str],
+                  skipped: dict[str, str], notes: list[str]) -> None:
+    """Freezing can make an asset bigger (quantized models: packed weights get stored twice); a pass
+    that grows the asset is not worth it on a phone, so save without the passes too and keep the smaller."""
+    plain = frozen_asset.parent / "plain" / frozen_asset.name  # same name: the archive's root folder follows it
+    plain.parent.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            scripted._save_for_lite_interpreter(str(plain), _extra_files=extra)
+        except Exception:  # noqa: BLE001 - the frozen save worked; keep it
+            return
+    frozen_size, plain_size = frozen_asset.stat().st_size, plain.stat().st_size
+    if plain_size < frozen_size:
+        shutil.move(str(plain), str(frozen_asset))
+        dropped = [p for p in run if p.startswith(("freeze", "optimize_for_mobile"))]
+        for p in dropped:
+            run.remove(p)
+        why = f"made the asset bigger ({frozen_size} bytes against {plain_size} without it); kept the save without it"
+        for p in dropped:
+            skipped[p.split(" ")[0]] = why
+        notes.append(f"{' and '.join(p.split(' ')[0] for p in dropped)} {why}")
+    else:
+        shutil.rmtree(plain.parent)
+
+
 def _add_extra_file(asset: Path, key: str, data: bytes) -> None:
     """Append an extra file to an existing lite archive (used for .ptl inputs)."""
     with zipfile.ZipFile(asset) as zf:
@@ -155,6 +181,8 @@ def export(loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str,
                         frozen._save_for_lite_interpreter(str(scratch), _extra_files=extra)
                     except Exception as exc:  # noqa: BLE001
                         raise ExportError(f"saving for the lite interpreter failed ({_reason(exc)}); try --script") from None
+                if frozen is not scripted:
+                    _keep_smaller(scripted, scratch, extra, run, skipped, notes)
         info = inspect_asset(scratch)
         written = info.bytecode_version
         if written > versions.LITE_BYTECODE_MAX:

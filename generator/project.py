@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import __version__, context as ctx, goldens, record, render, versions
+from generator import __version__, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, OutputExistsError, UsageError
 from generator.export import RUNTIME, export as export_lite, operators_yaml
@@ -71,6 +71,7 @@ class Exported:
     timings: dict[str, float] = field(default_factory=dict)
     range_reason: str = ""
     param_bytes: int | None = None
+    quantized_engine: str | None = None  # the engine the host references ran on, for quantized models
 
     def model_record(self, generator: str = __version__) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ class Exported:
             "operators": len(self.export.operators),
             "asset_bytes": self.export.size,
             "max_abs_error": float(f"{self.max_abs_error:.6g}"),
+            **({"quantized_engine": self.quantized_engine} if self.quantized_engine else {}),
         }
 
 
@@ -101,9 +103,22 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
     timings[key] = time.perf_counter() - start
 
 
-def _param_bytes(module: Any) -> int | None:
+def _param_bytes(module: Any, quantized: bool = False) -> int | None:
+    """Raw bytes of the parameters, or None when they cannot be counted fairly."""
+    import torch
+
+    if quantized and isinstance(module, torch.jit.ScriptModule):
+        return None  # its quantized weights sit in packed-parameter objects that state_dict leaves out
+
+    def size(value: Any) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, (tuple, list)):  # eager quantized modules keep (weight, bias) packed
+            return sum(size(v) for v in value)
+        return 0
+
     try:
-        return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+        return sum(size(v) for v in module.state_dict().values())
     except Exception:  # noqa: BLE001 - lite modules have no state_dict
         return None
 
@@ -130,6 +145,11 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
 
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
     """load -> describe -> export -> verify -> goldens, writing out_dir/model.ptl."""
+    with qengine.restored():
+        return _export_pipeline(opts, out_dir, progress)
+
+
+def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> Exported:
     timings: dict[str, float] = {}
     size = parse_size(opts.input_size)
     mean_arg = parse_floats(opts.mean, "--mean", 3)
@@ -145,6 +165,11 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
+        engine = qengine.PHONE_ENGINE if qengine.is_quantized(loaded.module) else None
+        if engine:
+            # Packed weights are packed for the engine current at load time: load again under it.
+            qengine.select(engine)
+            loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
     progress("running the model on the sample")
     with _timed(timings, "reference"):
         task = _probe_task(loaded, opts, size)
@@ -191,8 +216,11 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
     if "optimize_for_mobile" in result.passes_skipped:
         notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
     notes += torchvision_ops_notes(result.operators)
+    if engine:
+        notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
+                     "engine, which the phones use")
     return Exported(loaded, meta, result.path, result, err, golden, notes + list(result.warnings), timings, range_reason,
-                    _param_bytes(loaded.module))
+                    _param_bytes(loaded.module, bool(engine)), engine)
 
 
 def report_markdown(exp: Exported) -> str:
@@ -208,7 +236,9 @@ def report_markdown(exp: Exported) -> str:
         ("passes run", "; ".join(e.passes_run) or "none"),
         ("passes skipped", "; ".join(f"{k}: {v}" for k, v in e.passes_skipped.items()) or "none"),
         ("bytecode version", f"{e.bytecode_version} (host wrote {e.bytecode_written}; runtimes load <= {versions.LITE_BYTECODE_MAX})"),
-        ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes else "")),
+        ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes
+                                            else " (raw parameter bytes not comparable: quantized weights sit in packed parameters)" if exp.quantized_engine else "")),
+        ("quantized engine", f"{exp.quantized_engine} (what the phones run; every host reference used it)" if exp.quantized_engine else "not quantized"),
         ("operators", f"{len(e.operators)}: " + ", ".join(e.operators)),
         ("max abs error vs source", f"{exp.max_abs_error:.3g}"),
         ("versions", f"host torch {torch.__version__}; pytorch_android_lite {versions.PYTORCH_ANDROID_LITE}; LibTorch-Lite {versions.LIBTORCH_LITE_POD}"),

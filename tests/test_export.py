@@ -65,3 +65,25 @@ def test_lite_input_gets_metadata_appended(tmp_path):
     exp = export_pipeline(ModelOptions(str(tmp_path / "in.ptl"), input_size="16x16"), tmp_path / "out")
     assert exp.export.method == "lite-input" and exp.meta.task == "segmentation"
     assert inspect_asset(exp.asset).metadata_raw is not None
+
+
+class Padded(torch.nn.Module):
+    """What a size-increasing pass looks like: same outputs, 400 KB more constants."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("ballast", torch.rand(100_000))
+
+    def forward(self, x):
+        return self.inner(x) + 0.0 * self.ballast[: x.shape[0]].sum()  # input-dependent: not folded away
+
+
+def test_a_pass_that_grows_the_asset_is_dropped(tmp_path, monkeypatch):
+    real_freeze = torch.jit.freeze
+    monkeypatch.setattr(torch.jit, "freeze", lambda m: real_freeze(torch.jit.script(Padded(m)).eval()))
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "out")
+    assert "made the asset bigger" in exp.export.passes_skipped["freeze"]
+    assert not any(p.startswith("freeze") for p in exp.export.passes_run)
+    assert exp.export.size < 100_000 and any(n.startswith("freeze made the asset bigger") for n in exp.notes)

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <ATen/Context.h>
 #include <ATen/core/ivalue.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/mobile/import.h>
@@ -104,6 +105,18 @@ bool findFirstTensor(const c10::IValue& value, at::Tensor& found) {
     }
   }
   return false;
+}
+
+// Quantized weights are packed for the quantized engine current when the model loads, and
+// engines round differently. The phones' runtimes have only QNNPACK; selecting it wherever the
+// runtime has it (the host LibTorch has x86 and fbgemm too) makes every build compute what the
+// phone computes.
+void selectPhoneQuantizedEngine() {
+  auto& context = at::globalContext();
+  const auto& engines = context.supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::QNNPACK) != engines.end()) {
+    context.setQEngine(at::QEngine::QNNPACK);
+  }
 }
 
 // Which output the apps use, as the generator recorded it in the metadata's "output" object
@@ -305,6 +318,7 @@ InferenceCore::InferenceCore(const std::string& modelPath) : impl_(new Impl()) {
   }
   std::unordered_map<std::string, std::string> extraFiles{{kMetadataKey, ""}};
   try {
+    selectPhoneQuantizedEngine();
     impl_->module = torch::jit::_load_for_mobile(modelPath, c10::nullopt, extraFiles);
   } catch (const std::exception& e) {
     throw CoreError("cannot load model '" + modelPath + "': " + describe(e));
