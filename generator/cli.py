@@ -72,6 +72,7 @@ def new(
     platforms: Annotated[str, typer.Option(help="android, ios or android,ios")] = "android,ios",
     android_api: Annotated[str, typer.Option("--android-api", help="java (pytorch_android_lite Java API) or native (C++ core over JNI)")] = "java",
     use_vulkan: Annotated[bool, typer.Option("--use-vulkan", help="default of scaffold.useVulkan (needs a custom AAR)")] = False,
+    keep_export_asset: Annotated[bool, typer.Option("--keep-export-asset", help="also keep export/model.ptl (each platform has its own copy)")] = False,
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
@@ -87,7 +88,7 @@ def new(
             use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
             script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
-            force=force, progress=step,
+            keep_export_asset=keep_export_asset, force=force, progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "

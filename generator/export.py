@@ -214,6 +214,31 @@ def export(loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str,
     )
 
 
+# Google Play's limits count the compressed download (Play Console Help, "Optimize your app's size
+# and stay within Google Play app size limits"): 500 MB for the base module, 1.5 GB for each asset
+# pack (Play Asset Delivery), 4 GB for all install-time modules and packs together. Model weights
+# barely compress, the runtime's native libraries and the app need room too (PLAY_APP_ROOM_BYTES).
+PLAY_BASE_MODULE_BYTES = 500 * 10**6
+PLAY_APP_ROOM_BYTES = 60 * 10**6
+# Above this the model dominates what users download and store (it is stored uncompressed in the
+# APK and the iOS bundle, one copy per platform): worth a word even below Play's limit.
+LARGE_ASSET_BYTES = 150 * 10**6
+
+
+def size_notes(size: int) -> list[str]:
+    """A warning when the model no longer fits the Play base module, a note when it is large."""
+    mb = f"{size / 10**6:.0f} MB"
+    if size > PLAY_BASE_MODULE_BYTES - PLAY_APP_ROOM_BYTES:
+        return [f"warning: the model is {mb}: with the runtime, the app exceeds Google Play's "
+                f"{PLAY_BASE_MODULE_BYTES // 10**6} MB base-module download limit; deliver the model in a Play Asset "
+                "Delivery pack (install-time or fast-follow, up to 1.5 GB each) and copy it out of the pack's assets "
+                "at first start, or download it from your server; quantizing it also helps"]
+    if size > LARGE_ASSET_BYTES:
+        return [f"the model is {mb} and is stored uncompressed in each app: users download and keep all of it; "
+                "consider quantization, or a Play Asset Delivery pack on Android"]
+    return []
+
+
 def operators_yaml(operators: list[str]) -> str:
     """The operator list in the YAML form PyTorch's selective (custom) build reads."""
     lines = ["# Root operators of the model, for a custom PyTorch Mobile build", "# (SELECTED_OP_LIST=model_ops.yaml)."]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from generator import __version__, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, OutputExistsError, UsageError
-from generator.export import RUNTIME, export as export_lite, operators_yaml
+from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
     DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, describe, detect_task, output_range_for,
@@ -216,6 +216,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     if "optimize_for_mobile" in result.passes_skipped:
         notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
     notes += torchvision_ops_notes(result.operators)
+    notes += size_notes(result.size)
     if engine:
         notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
                      "engine, which the phones use")
@@ -316,8 +317,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 mean: str | None = None, std: str | None = None, labels: Path | None = None,
                 output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
                 script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
-                output_key: str | None = None, output_index: int | None = None, find_gradle: bool = True,
-                progress: Progress = _noop) -> NewResult:
+                output_key: str | None = None, output_index: int | None = None, keep_export_asset: bool = False,
+                find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
@@ -338,11 +339,17 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         for platform in config.platforms:
             progress(f"rendering the {platform} project")
             notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle)
+        if not keep_export_asset:
+            # Each platform has its copy; a third one in export/ only doubles a large project.
+            (stage / "export" / ASSET_NAME).unlink()
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
                 os.chmod(path, 0o755)
             elif path.stat().st_mode & 0o777 not in (0o644, 0o755):
                 os.chmod(path, 0o644)
+    where = config.platforms[0]
+    exp.asset = (output / "export" / ASSET_NAME if keep_export_asset
+                 else output / render.section(where)["output"] / render.artifact_path(where, "model", context))
     return NewResult(output, exp, config.platforms, notes)
 
 
