@@ -21,7 +21,12 @@ err = Console(stderr=True)
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="TorchScript (.pt), ExportedProgram (.pt2), lite (.ptl) or file.py:function")]
 WeightsOpt = Annotated[Optional[Path], typer.Option(help="state_dict for a file.py:function factory (loaded with weights_only=True)")]
-TaskOpt = Annotated[Optional[str], typer.Option(help="image-to-image, classification, segmentation or tensor (default: from the output shape)")]
+TaskOpt = Annotated[Optional[str], typer.Option(help=(
+    "what the model is fed and what the app shows (default: from the output shape): image-to-image (an RGB picture "
+    "in, a picture out), classification (a picture in, top-5 labels out), segmentation (a picture in, a mask over it), "
+    "tensor (a picture, or with --input-shape any tensor, in; a summary of the output tensor)"))]
+InShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="--task tensor: the input tensor's shape, e.g. 1x16x40 (audio features), 1x3x8x112x112 (video), 1x32 (tokens); the sample is seeded")]
+InDtypeOpt = Annotated[Optional[str], typer.Option("--input-dtype", help="--task tensor: float32 (values 0..1) or int64 (token ids 0..9)")]
 SizeOpt = Annotated[Optional[str], typer.Option("--input-size", help="WIDTHxHEIGHT (default: per task, 256 for image-to-image, 224 otherwise)")]
 MeanOpt = Annotated[Optional[str], typer.Option(help="R,G,B mean subtracted after scaling pixels to 0..1")]
 StdOpt = Annotated[Optional[str], typer.Option(help="R,G,B standard deviation")]
@@ -76,7 +81,8 @@ def new(
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
-    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, force: ForceOpt = False,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
+    input_dtype: InDtypeOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -88,7 +94,8 @@ def new(
             use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
             script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
-            keep_export_asset=keep_export_asset, force=force, progress=step,
+            keep_export_asset=keep_export_asset, input_shape=input_shape, input_dtype=input_dtype, force=force,
+            progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
@@ -105,7 +112,8 @@ def export(
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
-    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, force: ForceOpt = False,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
+    input_dtype: InDtypeOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export only the model asset, its metadata, operator list and report."""
     from generator.project import export_model
@@ -114,7 +122,8 @@ def export(
         e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
                          std=std, labels=labels, output_range=output_range, sample_image=sample_image,
                          trust_pickle=trust_pickle, script=script, tolerance=tolerance, rtol=rtol,
-                         output_key=output_key, output_index=output_index, force=force, progress=step)
+                         output_key=output_key, output_index=output_index, input_shape=input_shape,
+                         input_dtype=input_dtype, force=force, progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
     for note in e.notes:

@@ -45,6 +45,9 @@ class Metadata:
     # Where the apps find their tensor when the model returns a dict (key) or a tuple/list (index).
     output_key: str | None = None
     output_index: int | None = None
+    # --task tensor with --input-shape: the model's input is this tensor, not an RGB picture.
+    input_shape: tuple[int, ...] | None = None
+    input_dtype: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -67,6 +70,7 @@ class Metadata:
                 "height": self.input_height,
                 "mean": list(self.mean),
                 "std": list(self.std),
+                **({"shape": list(self.input_shape), "dtype": self.input_dtype} if self.input_shape else {}),
             },
             "output": {
                 "shape": list(self.output_shape),
@@ -99,6 +103,8 @@ class Metadata:
                 palette=tuple(tuple(int(v) for v in c) for c in data.get("palette", [])),
                 output_key=str(data["output"]["key"]) if data["output"].get("key") is not None else None,
                 output_index=int(data["output"]["index"]) if data["output"].get("index") is not None else None,
+                input_shape=tuple(int(d) for d in data["input"]["shape"]) if data["input"].get("shape") else None,
+                input_dtype=str(data["input"]["dtype"]) if data["input"].get("shape") else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
@@ -117,6 +123,33 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if not (1 <= w <= INPUT_SIZE_MAX and 1 <= h <= INPUT_SIZE_MAX):
         raise UsageError(f"--input-size {text!r} is out of range; use 1..{INPUT_SIZE_MAX} for each side")
     return w, h
+
+
+INPUT_DTYPES = ("float32", "int64")
+INPUT_ELEMENTS_MAX = 1 << 26  # 256 MB of float32: far beyond any sample a phone app ships
+
+
+def parse_input_shape(text: str | None, dtype: str | None, task: str | None) -> tuple[tuple[int, ...], str] | None:
+    """--input-shape 1x16x40 and --input-dtype, for --task tensor only."""
+    if text is None and dtype is None:
+        return None
+    if task != "tensor":
+        raise UsageError("--input-shape/--input-dtype describe a non-image input and need --task tensor; add --task tensor")
+    if text is None:
+        raise UsageError(f"--input-dtype {dtype} needs --input-shape too, e.g. --input-shape 1x16x40")
+    dtype = dtype or "float32"
+    if dtype not in INPUT_DTYPES:
+        raise UsageError(f"--input-dtype {dtype!r} is not supported; use {' or '.join(INPUT_DTYPES)}")
+    parts = text.lower().replace(" ", "").split("x")
+    if not parts or not all(p.isdigit() and p.isascii() for p in parts) or len(parts) > 8:
+        raise UsageError(f"--input-shape {text!r} is not dimensions joined by x; write it like 1x16x40")
+    shape = tuple(int(p) for p in parts)
+    count = 1
+    for d in shape:
+        count *= d
+    if not all(d >= 1 for d in shape) or count > INPUT_ELEMENTS_MAX:
+        raise UsageError(f"--input-shape {text!r} is out of range; every dimension >= 1, at most {INPUT_ELEMENTS_MAX} values")
+    return shape, dtype
 
 
 def parse_floats(text: str | None, option: str, count: int) -> tuple[float, ...] | None:
@@ -272,7 +305,8 @@ def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
 
 def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
              output_range, labels: tuple[str, ...] | None, output_key: str | None = None,
-             output_index: int | None = None) -> Metadata:
+             output_index: int | None = None, input_shape: tuple[int, ...] | None = None,
+             input_dtype: str | None = None) -> Metadata:
     """Assemble and cross-check the metadata; labels must match the class count."""
     classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
     if task in ("classification", "segmentation"):
@@ -295,6 +329,8 @@ def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
         palette=palette,
         output_key=output_key,
         output_index=output_index,
+        input_shape=input_shape,
+        input_dtype=input_dtype if input_shape else None,
     )
 
 

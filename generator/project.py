@@ -19,7 +19,7 @@ from generator.errors import ModelError, OutputExistsError, UsageError
 from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, describe, detect_task, output_range_for,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
     parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
@@ -55,6 +55,8 @@ class ModelOptions:
     rtol: float = DEFAULT_RTOL
     output_key: str | None = None
     output_index: int | None = None
+    input_shape: str | None = None
+    input_dtype: str | None = None
 
 
 @dataclass
@@ -156,6 +158,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     std_arg = parse_std(opts.std)
     range_arg = parse_range(opts.output_range)
     labels = read_labels(opts.labels)
+    tensor_input = parse_input_shape(opts.input_shape, opts.input_dtype, opts.task)
     if not (opts.tolerance >= 0):
         raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
     if not (0 <= opts.rtol < 1):
@@ -172,16 +175,24 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
             loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
     progress("running the model on the sample")
     with _timed(timings, "reference"):
-        task = _probe_task(loaded, opts, size)
-        if size is None:
-            side = DEFAULT_INPUT_SIZE[task]
-            size = (side, side)
+        if tensor_input:
+            # Video, audio-feature and token models: a seeded tensor of the given shape, no picture.
+            task, img = "tensor", None
+            shape = tensor_input[0]
+            size = (shape[-1], shape[-2] if len(shape) > 1 else 1)
+            example = goldens.tensor_sample(*tensor_input)
+        else:
+            task = _probe_task(loaded, opts, size)
+            if size is None:
+                side = DEFAULT_INPUT_SIZE[task]
+                size = (side, side)
         default_mean, default_std = DEFAULT_NORMALIZATION[task]
         mean = mean_arg or default_mean
         std = std_arg or default_std
-        img = goldens.load_sample(opts.sample_image, *size)
-        probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
-        example = goldens.input_tensor(img, probe_meta)
+        if not tensor_input:
+            img = goldens.load_sample(opts.sample_image, *size)
+            probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
+            example = goldens.input_tensor(img, probe_meta)
         raw = call_module(loaded.module, example, "the model")
         _, picked = select_output(raw, "the model", key=opts.output_key, index=opts.output_index)
         reference = first_tensor(raw, "the model", key=opts.output_key, index=opts.output_index)
@@ -203,7 +214,9 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
                 "the apps show the output over the input: pass --task tensor, or a model that keeps the size"
             )
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index)
+                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index,
+                        input_shape=tensor_input[0] if tensor_input else None,
+                        input_dtype=tensor_input[1] if tensor_input else None)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
@@ -212,7 +225,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance, opts.rtol,
                                             key=meta.output_key, index=meta.output_index)
     with _timed(timings, "goldens"):
-        golden = goldens.compute(img, meta, lite_out)
+        golden = goldens.compute_for_tensor(example, lite_out) if tensor_input else goldens.compute(img, meta, lite_out)
     if "optimize_for_mobile" in result.passes_skipped:
         notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
     notes += torchvision_ops_notes(result.operators)
@@ -231,7 +244,9 @@ def report_markdown(exp: Exported) -> str:
     rows = [
         ("model", f"`{exp.loaded.source}` ({exp.loaded.kind}, sha256 {exp.loaded.sha256[:16]}...)"),
         ("task", exp.meta.task),
-        ("input", f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
+        ("input", f"{'x'.join(map(str, exp.meta.input_shape))} {exp.meta.input_dtype} tensor, seeded sample in {goldens.SAMPLE_INPUT_NAME}"
+                  if exp.meta.input_shape else
+                  f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
         ("export", e.method),
         ("passes run", "; ".join(e.passes_run) or "none"),
@@ -318,8 +333,12 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
                 script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
                 output_key: str | None = None, output_index: int | None = None, keep_export_asset: bool = False,
+                input_shape: str | None = None, input_dtype: str | None = None,
                 find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
+    if parse_input_shape(input_shape, input_dtype, task) is not None:
+        raise UsageError("the generated apps feed pictures only; for a non-image input use "
+                         "`scaffold export --task tensor --input-shape ...` and feed sample_input.bin from your own app code")
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
     output = Path(output) if output is not None else Path(name)
@@ -369,18 +388,22 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
                  script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
                  output_key: str | None = None, output_index: int | None = None,
+                 input_shape: str | None = None, input_dtype: str | None = None,
                  progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype)
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
         (stage / "report.md").write_text(report_markdown(exp))
         (stage / "metadata.json").write_text(exp.meta.to_json(f"scaffold {__version__}") + "\n")
-        (stage / goldens.SAMPLE_NAME).write_bytes(exp.goldens.sample_png)
+        if exp.goldens.sample_input is not None:
+            (stage / goldens.SAMPLE_INPUT_NAME).write_bytes(exp.goldens.sample_input)
+        else:
+            (stage / goldens.SAMPLE_NAME).write_bytes(exp.goldens.sample_png)
         (stage / goldens.EXPECTED_NAME).write_bytes(exp.goldens.expected_bytes)
     exp.asset = output / exp.asset.name
     return exp

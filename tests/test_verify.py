@@ -211,3 +211,65 @@ def test_rtol_is_recorded_and_used_by_check_and_xnnpack_skip_is_a_note(tmp_path,
 def test_rtol_out_of_range_is_one_line(tmp_path, ts_model):
     proc = run_cli("export", "--model", str(ts_model("classification")), "--rtol", "-1", "--output", str(tmp_path / "o"))
     assert proc.returncode == 2 and "--rtol -1.0 must be >= 0" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---- item 4: non-image inputs -----------------------------------------------------------------------
+
+class AudioFeatures(nn.Module):
+    """1 x 16 mel bands x 40 frames -> 1 x 6 scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(16, 8, 3)
+        self.fc = nn.Linear(8, 6)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean(2))
+
+
+class Tokens(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 4)
+
+    def forward(self, ids):
+        return self.embed(ids).mean(1)
+
+
+def test_audio_and_token_models_export_with_a_tensor_input(tmp_path):
+    torch.manual_seed(0)
+    audio = tmp_path / "audio.pt"
+    torch.jit.save(torch.jit.trace(AudioFeatures().eval(), torch.rand(1, 16, 40)), str(audio))
+    proc = run_cli("export", "--model", str(audio), "--task", "tensor", "--input-shape", "1x16x40", "--output", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    sample = (tmp_path / "a" / "sample_input.bin").read_bytes()
+    assert len(sample) == 16 * 40 * 4 and not (tmp_path / "a" / "sample.png").exists()
+    meta = md.read_embedded((tmp_path / "a" / "metadata.json").read_text())
+    assert meta["input"]["shape"] == [1, 16, 40] and meta["input"]["dtype"] == "float32"
+    assert "1x16x40 float32 tensor" in (tmp_path / "a" / "report.md").read_text()
+    # Same inputs, same bytes: the sample is seeded.
+    again = run_cli("export", "--model", str(audio), "--task", "tensor", "--input-shape", "1x16x40", "--output", str(tmp_path / "b"))
+    assert again.returncode == 0 and (tmp_path / "b" / "sample_input.bin").read_bytes() == sample
+
+    tokens = tmp_path / "tokens.pt"
+    torch.jit.save(torch.jit.script(Tokens().eval()), str(tokens))
+    exp = export_pipeline(ModelOptions(str(tokens), task="tensor", input_shape="1x12", input_dtype="int64"), tmp_path / "t")
+    assert exp.meta.input_shape == (1, 12) and exp.meta.input_dtype == "int64" and exp.meta.output_shape == (1, 4)
+    assert len(exp.goldens.sample_input) == 12 * 8
+    assert md.Metadata.from_embedded(md.read_embedded(exp.meta.to_json("x"))) == exp.meta
+
+
+def test_tensor_input_options_are_checked(tmp_path, ts_model):
+    model = str(ts_model("classification"))
+    for args, fragment in [
+        (["--input-shape", "1x16"], "need --task tensor"),
+        (["--task", "tensor", "--input-shape", "1xax3"], "not dimensions joined by x"),
+        (["--task", "tensor", "--input-shape", "1x0"], "out of range"),
+        (["--task", "tensor", "--input-shape", "1x4", "--input-dtype", "bool"], "use float32 or int64"),
+        (["--task", "tensor", "--input-dtype", "int64"], "needs --input-shape too"),
+    ]:
+        proc = run_cli("export", "--model", model, *args, "--output", str(tmp_path / "o"))
+        assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    proc = run_cli("new", "demo", "--model", model, "--task", "tensor", "--input-shape", "1x4", "--output", str(tmp_path / "n"))
+    assert proc.returncode == 2 and "the generated apps feed pictures only" in proc.stderr
+    assert not (tmp_path / "n").exists()
