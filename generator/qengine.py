@@ -26,7 +26,8 @@ def is_quantized(module: Any) -> bool:
         if isinstance(module, torch.jit.ScriptModule):
             names = torch.jit.export_opnames(module)
         elif isinstance(module, torch.nn.Module):
-            if any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in module.modules()):
+            # torch.ao.nn.quantized and torch.ao.nn.intrinsic.quantized (fused conv+relu and friends)
+            if any(".quantized" in type(m).__module__ for m in module.modules()):
                 return True
             tensors = [t for t in module.state_dict().values() if isinstance(t, torch.Tensor)]
             return any(t.is_quantized for t in tensors) or "quantize" in str(getattr(module, "graph", ""))

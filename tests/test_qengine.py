@@ -93,3 +93,17 @@ def test_quantized_project_checks_on_qnnpack_with_the_cxx_core(tmp_path):
     rows = {c.name: c.status for c in report.checks}
     assert rows["asset reproduces the expected output"] == "pass"
     assert rows["C++ core reproduces the expected output (host LibTorch)"] == "pass"
+
+
+def test_eager_quantized_factory_model_is_detected():
+    torch.manual_seed(0)
+    model = TinyQuantized().eval()
+    with qengine.restored():
+        torch.backends.quantized.engine = "qnnpack"
+        model.qconfig = tq.get_default_qconfig("qnnpack")
+        model = tq.fuse_modules(model, [["conv", "bn", "relu"]])
+        tq.prepare(model, inplace=True)
+        model(torch.rand(1, 3, 8, 8))
+        tq.convert(model, inplace=True)
+    assert qengine.is_quantized(model)
+    assert not qengine.is_quantized(nn.Sequential(nn.Conv2d(3, 3, 1), nn.ReLU()))
