@@ -161,9 +161,12 @@ def _junit_summary(stdout: str) -> str:
     if ok:
         return f"{ok.group(1)} tests passed"
     failed = re.search(r"^Tests run: (\d+),\s+Failures: (\d+)", stdout, re.M)
-    first = re.search(r"^1\) (.+)$", stdout, re.M)
+    # JUnit prints "1) testName(Class)" and then the exception line that carries the message.
+    first = re.search(r"^1\) (.+)\n(.*)$", stdout, re.M)
     detail = f"{failed.group(2)} of {failed.group(1)} tests failed" if failed else "JUnit did not report"
-    return detail + (f"; first: {first.group(1)[:150]}" if first else "")
+    if not first:
+        return detail
+    return f"{detail}; first: {first.group(1)[:150]}: {first.group(2).strip()[:300]}"
 
 
 # ---- what a real build would hit (issue 11) ---------------------------------------------------

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generator import ci, context as ctx, goldens, record, render, versions
+from generator import ci, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ScaffoldError
 from generator.metadata import Metadata, read_embedded
-from generator.verify import inspect_asset, load_lite, run_module
+from generator.verify import excess_error, inspect_asset, load_lite, run_module
 
 
 def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, context: dict, kind: str) -> Path:
@@ -22,7 +22,8 @@ def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, conte
     return project_dir / render.section(platform)["output"] / render.artifact_path(platform, kind, context)
 
 
-def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport) -> None:
+def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport,
+                engine: str | None = None) -> None:
     scope = "model"
     copies = [project_dir / render.section(p)["output"] / render.artifact_path(p, "model", context) for p in config.platforms]
     present = [c for c in copies if c.is_file()]
@@ -51,25 +52,33 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
     if not (sample.is_file() and expected_path.is_file()):
         report.add(scope, "asset reproduces the expected output", False, "sample or expected output missing")
         return
+    import torch
+
     img = goldens.load_sample(sample, meta.input_width, meta.input_height)
-    out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset")
+    with qengine.restored():
+        if engine:
+            qengine.select(engine)  # before loading: the weights are packed for the engine current then
+        out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset", key=meta.output_key,
+                         index=meta.output_index)
     expected = goldens.read_floats(expected_path)
     actual = out.reshape(-1).numpy()
     if actual.shape != expected.shape:
         report.add(scope, "asset reproduces the expected output", False, f"{actual.size} values, expected {expected.size}")
         return
     err = float(np.max(np.abs(actual - expected))) if actual.size else 0.0
-    report.add(scope, "asset reproduces the expected output", err <= config.tolerance,
-               f"max abs error {err:.3g} (tolerance {config.tolerance:g})")
+    reference = torch.from_numpy(expected.copy())
+    within = excess_error(reference, out.reshape(-1), config.tolerance, config.rtol) <= 0
+    report.add(scope, "asset reproduces the expected output", within,
+               f"max abs error {err:.3g} (tolerance {config.tolerance:g} + rtol {config.rtol:g} x |value|)")
 
 
 def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True,
                   progress=lambda _: None) -> CheckReport:
     report = CheckReport()
-    config, meta, _model = record.load(project_dir)
+    config, meta, model = record.load(project_dir)
     context = ctx.build(config, meta)
     progress("checking the model asset")
-    check_asset(project_dir, config, meta, context, report)
+    check_asset(project_dir, config, meta, context, report, model.get("quantized_engine"))
     promised = [p for p in render.promised_paths("project", context) if not (project_dir / p).is_file()]
     report.add("project", "top-level files exist", not promised, "README, workflows" if not promised else ", ".join(promised))
     ci.check(project_dir, context, report)

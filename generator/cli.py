@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generator.errors import CheckFailedError, ScaffoldError
+from generator.verify import DEFAULT_RTOL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
 out = Console()
@@ -20,7 +21,12 @@ err = Console(stderr=True)
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="TorchScript (.pt), ExportedProgram (.pt2), lite (.ptl) or file.py:function")]
 WeightsOpt = Annotated[Optional[Path], typer.Option(help="state_dict for a file.py:function factory (loaded with weights_only=True)")]
-TaskOpt = Annotated[Optional[str], typer.Option(help="image-to-image, classification, segmentation or tensor (default: from the output shape)")]
+TaskOpt = Annotated[Optional[str], typer.Option(help=(
+    "what the model is fed and what the app shows (default: from the output shape): image-to-image (an RGB picture "
+    "in, a picture out), classification (a picture in, top-5 labels out), segmentation (a picture in, a mask over it), "
+    "tensor (a picture, or with --input-shape any tensor, in; a summary of the output tensor)"))]
+InShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="--task tensor: the input tensor's shape, e.g. 1x16x40 (audio features), 1x3x8x112x112 (video), 1x32 (tokens); the sample is seeded")]
+InDtypeOpt = Annotated[Optional[str], typer.Option("--input-dtype", help="--task tensor: float32 (values 0..1) or int64 (token ids 0..9)")]
 SizeOpt = Annotated[Optional[str], typer.Option("--input-size", help="WIDTHxHEIGHT (default: per task, 256 for image-to-image, 224 otherwise)")]
 MeanOpt = Annotated[Optional[str], typer.Option(help="R,G,B mean subtracted after scaling pixels to 0..1")]
 StdOpt = Annotated[Optional[str], typer.Option(help="R,G,B standard deviation")]
@@ -29,7 +35,10 @@ RangeOpt = Annotated[Optional[str], typer.Option("--output-range", help="LOW,HIG
 SampleOpt = Annotated[Optional[Path], typer.Option("--sample-image", help="picture used for the goldens and the app's Sample button")]
 PickleOpt = Annotated[bool, typer.Option("--trust-pickle", help="allow torch.save pickles (loading them runs code from the file)")]
 ScriptOpt = Annotated[bool, typer.Option("--script", help="torch.jit.script instead of tracing")]
-TolOpt = Annotated[float, typer.Option(help="max abs error allowed between the export and the source model")]
+TolOpt = Annotated[float, typer.Option(help="absolute error allowed between the export and the source model")]
+RtolOpt = Annotated[float, typer.Option("--rtol", help="relative error allowed on top: |a-b| <= tolerance + rtol*|b|, as numpy.allclose")]
+OutKeyOpt = Annotated[Optional[str], typer.Option("--output-key", help="for a model returning a dict: the entry the app uses (default 'out')")]
+OutIndexOpt = Annotated[Optional[int], typer.Option("--output-index", help="for a model returning a tuple/list: the item the app uses (default 0)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 
 
@@ -68,9 +77,12 @@ def new(
     platforms: Annotated[str, typer.Option(help="android, ios or android,ios")] = "android,ios",
     android_api: Annotated[str, typer.Option("--android-api", help="java (pytorch_android_lite Java API) or native (C++ core over JNI)")] = "java",
     use_vulkan: Annotated[bool, typer.Option("--use-vulkan", help="default of scaffold.useVulkan (needs a custom AAR)")] = False,
+    keep_export_asset: Annotated[bool, typer.Option("--keep-export-asset", help="also keep export/model.ptl (each platform has its own copy)")] = False,
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
-    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
+    input_dtype: InDtypeOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -81,7 +93,9 @@ def new(
             platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()), android_api=android_api,
             use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
-            script=script, tolerance=tolerance, force=force, progress=step,
+            script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
+            keep_export_asset=keep_export_asset, input_shape=input_shape, input_dtype=input_dtype, force=force,
+            progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
@@ -97,7 +111,9 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="directory for model.ptl, model_ops.yaml, report.md")] = Path("export"),
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
-    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
+    input_dtype: InDtypeOpt = None, force: ForceOpt = False,
 ) -> None:
     """Export only the model asset, its metadata, operator list and report."""
     from generator.project import export_model
@@ -105,9 +121,13 @@ def export(
     with _errors(), _progress() as step:
         e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
                          std=std, labels=labels, output_range=output_range, sample_image=sample_image,
-                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, force=force, progress=step)
+                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, rtol=rtol,
+                         output_key=output_key, output_index=output_index, input_shape=input_shape,
+                         input_dtype=input_dtype, force=force, progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
+    for note in e.notes:
+        out.print(f"note: {note}", highlight=False)
 
 
 @app.command()

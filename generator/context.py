@@ -12,6 +12,7 @@ from typing import Any
 from generator import __version__, versions
 from generator.native import jni_prefix
 from generator.metadata import METADATA_KEY, Metadata
+from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
 ANDROID_APIS = ("java", "native")
@@ -33,6 +34,7 @@ class ProjectConfig:
     android_api: str = "java"
     use_vulkan: bool = False
     tolerance: float = 1e-4
+    rtol: float = DEFAULT_RTOL
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,6 +64,9 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "labels": list(meta.labels),
         "palette": [list(c) for c in meta.palette],
         "tolerance": config.tolerance,
+        "rtol": config.rtol,
+        "output_key": meta.output_key,
+        "output_index": meta.output_index,
         "model_file": MODEL_FILE,
         "metadata_key": METADATA_KEY,
         "sample_file": SAMPLE_FILE,

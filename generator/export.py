@@ -20,7 +20,7 @@ from generator import versions
 from generator.errors import ExportError, ModelError
 from generator.loading import LoadedModel
 from generator.metadata import METADATA_KEY
-from generator.verify import check_bytecode_version, inspect_asset
+from generator.verify import check_bytecode_version, error_reason, inspect_asset
 
 RUNTIME = "lite"
 ASSET_NAME = "model.ptl"
@@ -40,8 +40,7 @@ class ExportResult:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    return error_reason(exc, limit=200)
 
 
 def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list[str]) -> tuple[Any, str]:
@@ -58,7 +57,8 @@ def _to_torchscript(loaded: LoadedModel, example: Any, script: bool, notes: list
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            traced = torch.jit.trace(module, example, check_trace=False)
+            # strict=False lets the trace return a dict (DeepLabV3's {'out', 'aux'}) or a list.
+            traced = torch.jit.trace(module, example.clone(), check_trace=False, strict=False)
         except Exception as exc:  # noqa: BLE001
             trace_error = _reason(exc)
             traced = None
@@ -100,6 +100,32 @@ def _mobile_passes(frozen: Any, run: list[str], skipped: dict[str, str]) -> Any:
             return frozen
     run.append("optimize_for_mobile")
     return optimized
+
+
+def _keep_smaller(scripted: Any, frozen_asset: Path, extra: dict[str, bytes], run: list[str],
+                  skipped: dict[str, str], notes: list[str]) -> None:
+    """Freezing can make an asset bigger (quantized models: packed weights get stored twice); a pass
+    that grows the asset is not worth it on a phone, so save without the passes too and keep the smaller."""
+    plain = frozen_asset.parent / "plain" / frozen_asset.name  # same name: the archive's root folder follows it
+    plain.parent.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            scripted._save_for_lite_interpreter(str(plain), _extra_files=extra)
+        except Exception:  # noqa: BLE001 - the frozen save worked; keep it
+            return
+    frozen_size, plain_size = frozen_asset.stat().st_size, plain.stat().st_size
+    if plain_size < frozen_size:
+        shutil.move(str(plain), str(frozen_asset))
+        dropped = [p for p in run if p.startswith(("freeze", "optimize_for_mobile"))]
+        for p in dropped:
+            run.remove(p)
+        why = f"made the asset bigger ({frozen_size} bytes against {plain_size} without it); kept the save without it"
+        for p in dropped:
+            skipped[p.split(" ")[0]] = why
+        notes.append(f"{' and '.join(p.split(' ')[0] for p in dropped)} {why}")
+    else:
+        shutil.rmtree(plain.parent)
 
 
 def _add_extra_file(asset: Path, key: str, data: bytes) -> None:
@@ -155,6 +181,8 @@ def export(loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str,
                         frozen._save_for_lite_interpreter(str(scratch), _extra_files=extra)
                     except Exception as exc:  # noqa: BLE001
                         raise ExportError(f"saving for the lite interpreter failed ({_reason(exc)}); try --script") from None
+                if frozen is not scripted:
+                    _keep_smaller(scripted, scratch, extra, run, skipped, notes)
         info = inspect_asset(scratch)
         written = info.bytecode_version
         if written > versions.LITE_BYTECODE_MAX:
@@ -184,6 +212,31 @@ def export(loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str,
         warnings=notes,
         size=target.stat().st_size,
     )
+
+
+# Google Play's limits count the compressed download (Play Console Help, "Optimize your app's size
+# and stay within Google Play app size limits"): 500 MB for the base module, 1.5 GB for each asset
+# pack (Play Asset Delivery), 4 GB for all install-time modules and packs together. Model weights
+# barely compress, the runtime's native libraries and the app need room too (PLAY_APP_ROOM_BYTES).
+PLAY_BASE_MODULE_BYTES = 500 * 10**6
+PLAY_APP_ROOM_BYTES = 60 * 10**6
+# Above this the model dominates what users download and store (it is stored uncompressed in the
+# APK and the iOS bundle, one copy per platform): worth a word even below Play's limit.
+LARGE_ASSET_BYTES = 150 * 10**6
+
+
+def size_notes(size: int) -> list[str]:
+    """A warning when the model no longer fits the Play base module, a note when it is large."""
+    mb = f"{size / 10**6:.0f} MB"
+    if size > PLAY_BASE_MODULE_BYTES - PLAY_APP_ROOM_BYTES:
+        return [f"warning: the model is {mb}: with the runtime, the app exceeds Google Play's "
+                f"{PLAY_BASE_MODULE_BYTES // 10**6} MB base-module download limit; deliver the model in a Play Asset "
+                "Delivery pack (install-time or fast-follow, up to 1.5 GB each) and copy it out of the pack's assets "
+                "at first start, or download it from your server; quantizing it also helps"]
+    if size > LARGE_ASSET_BYTES:
+        return [f"the model is {mb} and is stored uncompressed in each app: users download and keep all of it; "
+                "consider quantization, or a Play Asset Delivery pack on Android"]
+    return []
 
 
 def operators_yaml(operators: list[str]) -> str:

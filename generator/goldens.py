@@ -71,6 +71,31 @@ def input_tensor(img, meta: Metadata):
     return t.unsqueeze(0).contiguous()
 
 
+SAMPLE_INPUT_NAME = "sample_input.bin"
+TOKEN_SAMPLE_HIGH = 10  # int64 samples are drawn from 0..9: valid indices for any vocabulary of 10+
+
+
+def tensor_sample(shape: tuple[int, ...], dtype: str):
+    """The seeded sample of a non-image input: uniform 0..1 floats, or small token ids."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    if dtype == "int64":
+        return torch.randint(0, TOKEN_SAMPLE_HIGH, shape, generator=gen, dtype=torch.int64)
+    return torch.rand(shape, generator=gen, dtype=torch.float32)
+
+
+def tensor_bytes(t) -> bytes:
+    """Raw little-endian values, flat, as the apps' readers and the C++ core take them."""
+    return t.contiguous().numpy().astype("<i8" if str(t.dtype) == "torch.int64" else "<f4").tobytes()
+
+
+def compute_for_tensor(example, expected_tensor) -> "Goldens":
+    """Goldens of a non-image input: the sample tensor itself instead of a picture."""
+    expected = expected_tensor.reshape(-1).numpy().astype(np.float32)
+    return Goldens(sample_png=b"", expected=expected, vectors={}, sample_input=tensor_bytes(example))
+
+
 def argb_ints(img) -> np.ndarray:
     """Pixels as Android's Bitmap.getPixels gives them: ARGB_8888 packed in int32."""
     rgba = np.asarray(img.convert("RGBA"), dtype=np.uint32)
@@ -112,6 +137,7 @@ class Goldens:
     sample_png: bytes
     expected: np.ndarray  # float32 flat, lite interpreter output on the sample
     vectors: dict[str, bytes]  # golden/<name> for host unit tests
+    sample_input: bytes | None = None  # non-image inputs: the sample tensor, raw little-endian
 
     @property
     def expected_bytes(self) -> bytes:

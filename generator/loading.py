@@ -153,6 +153,15 @@ def _load_factory(spec: str, weights: Path | None) -> LoadedModel:
     return LoadedModel("factory", model.eval(), spec, digest.hexdigest(), _last_activation(model))
 
 
+def _register_torchvision_ops() -> None:
+    """TorchScript archives that call torchvision.ops (nms, roi_align...) only load once torchvision
+    has registered those operators; without it torch reports "Unknown builtin op"."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # noqa: BLE001 - optional: such models then fail to load with torch's own message
+        pass
+
+
 def load_model(model: str | Path, *, weights: Path | None = None, trust_pickle: bool = False) -> LoadedModel:
     """Load whatever the user passed as --model; every failure is a one-line ModelError."""
     spec = str(model)
@@ -166,6 +175,8 @@ def load_model(model: str | Path, *, weights: Path | None = None, trust_pickle: 
         raise UsageError("--weights only applies to a factory (--model file.py:function); drop --weights")
     digest = sha256_file(path)
     import torch
+
+    _register_torchvision_ops()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -42,6 +42,12 @@ class Metadata:
     output_range: tuple[float, float] | None = None
     labels: tuple[str, ...] = ()
     palette: tuple[tuple[int, int, int], ...] = field(default=())
+    # Where the apps find their tensor when the model returns a dict (key) or a tuple/list (index).
+    output_key: str | None = None
+    output_index: int | None = None
+    # --task tensor with --input-shape: the model's input is this tensor, not an RGB picture.
+    input_shape: tuple[int, ...] | None = None
+    input_dtype: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -64,10 +70,14 @@ class Metadata:
                 "height": self.input_height,
                 "mean": list(self.mean),
                 "std": list(self.std),
+                **({"shape": list(self.input_shape), "dtype": self.input_dtype} if self.input_shape else {}),
             },
             "output": {
                 "shape": list(self.output_shape),
                 "range": list(self.output_range) if self.output_range else None,
+                # Only present when used, so assets of plain-tensor models keep their bytes.
+                **({"key": self.output_key} if self.output_key is not None else {}),
+                **({"index": self.output_index} if self.output_index is not None else {}),
             },
             "labels": list(self.labels),
             "palette": [list(c) for c in self.palette],
@@ -91,6 +101,10 @@ class Metadata:
                 output_range=(float(rng[0]), float(rng[1])) if rng else None,
                 labels=tuple(str(x) for x in data.get("labels", [])),
                 palette=tuple(tuple(int(v) for v in c) for c in data.get("palette", [])),
+                output_key=str(data["output"]["key"]) if data["output"].get("key") is not None else None,
+                output_index=int(data["output"]["index"]) if data["output"].get("index") is not None else None,
+                input_shape=tuple(int(d) for d in data["input"]["shape"]) if data["input"].get("shape") else None,
+                input_dtype=str(data["input"]["dtype"]) if data["input"].get("shape") else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
@@ -109,6 +123,33 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if not (1 <= w <= INPUT_SIZE_MAX and 1 <= h <= INPUT_SIZE_MAX):
         raise UsageError(f"--input-size {text!r} is out of range; use 1..{INPUT_SIZE_MAX} for each side")
     return w, h
+
+
+INPUT_DTYPES = ("float32", "int64")
+INPUT_ELEMENTS_MAX = 1 << 26  # 256 MB of float32: far beyond any sample a phone app ships
+
+
+def parse_input_shape(text: str | None, dtype: str | None, task: str | None) -> tuple[tuple[int, ...], str] | None:
+    """--input-shape 1x16x40 and --input-dtype, for --task tensor only."""
+    if text is None and dtype is None:
+        return None
+    if task != "tensor":
+        raise UsageError("--input-shape/--input-dtype describe a non-image input and need --task tensor; add --task tensor")
+    if text is None:
+        raise UsageError(f"--input-dtype {dtype} needs --input-shape too, e.g. --input-shape 1x16x40")
+    dtype = dtype or "float32"
+    if dtype not in INPUT_DTYPES:
+        raise UsageError(f"--input-dtype {dtype!r} is not supported; use {' or '.join(INPUT_DTYPES)}")
+    parts = text.lower().replace(" ", "").split("x")
+    if not parts or not all(p.isdigit() and p.isascii() for p in parts) or len(parts) > 8:
+        raise UsageError(f"--input-shape {text!r} is not dimensions joined by x; write it like 1x16x40")
+    shape = tuple(int(p) for p in parts)
+    count = 1
+    for d in shape:
+        count *= d
+    if not all(d >= 1 for d in shape) or count > INPUT_ELEMENTS_MAX:
+        raise UsageError(f"--input-shape {text!r} is out of range; every dimension >= 1, at most {INPUT_ELEMENTS_MAX} values")
+    return shape, dtype
 
 
 def parse_floats(text: str | None, option: str, count: int) -> tuple[float, ...] | None:
@@ -190,9 +231,32 @@ def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
     )
 
 
+# The value ranges image models are trained to produce, most specific first.
+KNOWN_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
+RANGE_MARGIN = 0.05  # share of a range's width a value may overshoot and still count as inside
+CLAMP_WARN_SHARE = 0.01  # warn when more of the sample's output values than this would clamp
+
+
+def clamped_share(values, rng: tuple[float, float]) -> float:
+    """Share of the values that the app would clamp to the ends of rng."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not arr.size:
+        return 0.0
+    return float(np.count_nonzero((arr < rng[0]) | (arr > rng[1]))) / arr.size
+
+
+def _range_text(rng: tuple[float, float]) -> str:
+    return f"{rng[0]:g}..{rng[1]:g}"
+
+
 def output_range_for(task: str, requested: tuple[float, float] | None, last_activation: str | None,
-                     observed: tuple[float, float]) -> tuple[tuple[float, float] | None, str]:
-    """Value range of an image output and how it was decided (reported to the user)."""
+                     observed) -> tuple[tuple[float, float] | None, str]:
+    """Value range of an image output and how it was decided (reported to the user).
+
+    observed: the output values on the sample (any array-like; two numbers do as min and max).
+    """
     if task != "image-to-image":
         return None, "not an image output"
     if requested is not None:
@@ -201,12 +265,30 @@ def output_range_for(task: str, requested: tuple[float, float] | None, last_acti
         return (-1.0, 1.0), "the model ends in Tanh"
     if last_activation in ("Sigmoid", "Hardsigmoid"):
         return (0.0, 1.0), f"the model ends in {last_activation}"
-    lo, hi = observed
-    if lo < -0.05:
-        return (-1.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
-    if hi > 1.5:
-        return (0.0, 255.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
-    return (0.0, 1.0), f"observed values {lo:.3g}..{hi:.3g} on the sample (pass --output-range to override)"
+    import numpy as np
+
+    arr = np.asarray(observed, dtype=np.float64).reshape(-1)
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    seen = f"values {lo:.3g}..{hi:.3g} on the sample"
+    for rng in KNOWN_RANGES:
+        margin = RANGE_MARGIN * (rng[1] - rng[0])
+        if rng[0] - margin <= lo and hi <= rng[1] + margin:
+            return rng, f"{seen} fit {_range_text(rng)} (pass --output-range to override)"
+    # Trained generators overshoot their nominal range; pick the one that clamps the fewest values.
+    best = min(KNOWN_RANGES, key=lambda r: (clamped_share(arr, r), -(r[1] - r[0])))
+    return best, (f"{seen} fit none of {', '.join(_range_text(r) for r in KNOWN_RANGES)}; "
+                  f"{_range_text(best)} clamps the fewest (pass --output-range to override)")
+
+
+def clamp_warning(values, rng: tuple[float, float] | None) -> str | None:
+    """A note when the app would clamp more than CLAMP_WARN_SHARE of the sample's output values."""
+    if rng is None:
+        return None
+    share = clamped_share(values, rng)
+    if share <= CLAMP_WARN_SHARE:
+        return None
+    return (f"warning: {share:.1%} of the sample's output values fall outside {_range_text(rng)} and are clamped "
+            "in the app's picture; pass --output-range LOW,HIGH with the model's real range")
 
 
 def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
@@ -222,7 +304,9 @@ def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
 
 
 def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
-             output_range, labels: tuple[str, ...] | None) -> Metadata:
+             output_range, labels: tuple[str, ...] | None, output_key: str | None = None,
+             output_index: int | None = None, input_shape: tuple[int, ...] | None = None,
+             input_dtype: str | None = None) -> Metadata:
     """Assemble and cross-check the metadata; labels must match the class count."""
     classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
     if task in ("classification", "segmentation"):
@@ -243,6 +327,10 @@ def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
         output_range=output_range,
         labels=tuple(labels or ()),
         palette=palette,
+        output_key=output_key,
+        output_index=output_index,
+        input_shape=input_shape,
+        input_dtype=input_dtype if input_shape else None,
     )
 
 

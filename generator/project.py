@@ -13,17 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import __version__, context as ctx, goldens, record, render, versions
+from generator import __version__, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, OutputExistsError, UsageError
-from generator.export import RUNTIME, export as export_lite, operators_yaml
+from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, output_range_for,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
     parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
-from generator.verify import compare_with_source, inspect_asset, run_module
+from generator.verify import (
+    DEFAULT_RTOL, call_module, check_finite, compare_with_source, first_tensor, inspect_asset, run_module, select_output,
+    torchvision_ops_notes,
+)
 
 Progress = Callable[[str], None]
 PROBE_SIZE = 64  # cheap forward pass that tells the output layout before the real one
@@ -49,6 +52,11 @@ class ModelOptions:
     trust_pickle: bool = False
     script: bool = False
     tolerance: float = 1e-4
+    rtol: float = DEFAULT_RTOL
+    output_key: str | None = None
+    output_index: int | None = None
+    input_shape: str | None = None
+    input_dtype: str | None = None
 
 
 @dataclass
@@ -65,6 +73,7 @@ class Exported:
     timings: dict[str, float] = field(default_factory=dict)
     range_reason: str = ""
     param_bytes: int | None = None
+    quantized_engine: str | None = None  # the engine the host references ran on, for quantized models
 
     def model_record(self, generator: str = __version__) -> dict[str, Any]:
         return {
@@ -77,6 +86,7 @@ class Exported:
             "operators": len(self.export.operators),
             "asset_bytes": self.export.size,
             "max_abs_error": float(f"{self.max_abs_error:.6g}"),
+            **({"quantized_engine": self.quantized_engine} if self.quantized_engine else {}),
         }
 
 
@@ -95,9 +105,22 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
     timings[key] = time.perf_counter() - start
 
 
-def _param_bytes(module: Any) -> int | None:
+def _param_bytes(module: Any, quantized: bool = False) -> int | None:
+    """Raw bytes of the parameters, or None when they cannot be counted fairly."""
+    import torch
+
+    if quantized and isinstance(module, torch.jit.ScriptModule):
+        return None  # its quantized weights sit in packed-parameter objects that state_dict leaves out
+
+    def size(value: Any) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, (tuple, list)):  # eager quantized modules keep (weight, bias) packed
+            return sum(size(v) for v in value)
+        return 0
+
     try:
-        return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+        return sum(size(v) for v in module.state_dict().values())
     except Exception:  # noqa: BLE001 - lite modules have no state_dict
         return None
 
@@ -112,62 +135,106 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(1, 3, probe_h, probe_w, generator=gen)
     try:
-        out = run_module(loaded.module, x, "the model")
+        out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
     except ModelError:
         if size is not None:
             raise
         # Some models need a minimum size (or a fixed one, when traced): try the common one.
         x = torch.rand(1, 3, 224, 224, generator=gen)
-        out = run_module(loaded.module, x, "the model")
+        out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
     return detect_task(tuple(out.shape), opts.task)
 
 
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
     """load -> describe -> export -> verify -> goldens, writing out_dir/model.ptl."""
+    with qengine.restored():
+        return _export_pipeline(opts, out_dir, progress)
+
+
+def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> Exported:
     timings: dict[str, float] = {}
     size = parse_size(opts.input_size)
     mean_arg = parse_floats(opts.mean, "--mean", 3)
     std_arg = parse_std(opts.std)
     range_arg = parse_range(opts.output_range)
     labels = read_labels(opts.labels)
+    tensor_input = parse_input_shape(opts.input_shape, opts.input_dtype, opts.task)
     if not (opts.tolerance >= 0):
         raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
+    if not (0 <= opts.rtol < 1):
+        raise UsageError(f"--rtol {opts.rtol} must be >= 0 and < 1; e.g. {DEFAULT_RTOL:g}")
+    if opts.output_index is not None and opts.output_index < 0:
+        raise UsageError(f"--output-index {opts.output_index} must be >= 0; 0 is the first output")
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
+        engine = qengine.PHONE_ENGINE if qengine.is_quantized(loaded.module) else None
+        if engine:
+            # Packed weights are packed for the engine current at load time: load again under it.
+            qengine.select(engine)
+            loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
     progress("running the model on the sample")
     with _timed(timings, "reference"):
-        task = _probe_task(loaded, opts, size)
-        if size is None:
-            side = DEFAULT_INPUT_SIZE[task]
-            size = (side, side)
+        if tensor_input:
+            # Video, audio-feature and token models: a seeded tensor of the given shape, no picture.
+            task, img = "tensor", None
+            shape = tensor_input[0]
+            size = (shape[-1], shape[-2] if len(shape) > 1 else 1)
+            example = goldens.tensor_sample(*tensor_input)
+        else:
+            task = _probe_task(loaded, opts, size)
+            if size is None:
+                side = DEFAULT_INPUT_SIZE[task]
+                size = (side, side)
         default_mean, default_std = DEFAULT_NORMALIZATION[task]
         mean = mean_arg or default_mean
         std = std_arg or default_std
-        img = goldens.load_sample(opts.sample_image, *size)
-        probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
-        example = goldens.input_tensor(img, probe_meta)
-        reference = run_module(loaded.module, example, "the model")
+        if not tensor_input:
+            img = goldens.load_sample(opts.sample_image, *size)
+            probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
+            example = goldens.input_tensor(img, probe_meta)
+        raw = call_module(loaded.module, example, "the model")
+        _, picked = select_output(raw, "the model", key=opts.output_key, index=opts.output_index)
+        reference = first_tensor(raw, "the model", key=opts.output_key, index=opts.output_index)
+        check_finite(reference, "the model")
         task = detect_task(tuple(reference.shape), opts.task)
-        observed = (float(reference.min()), float(reference.max())) if reference.numel() else (0.0, 0.0)
-        out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, observed)
+        out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, reference.numpy())
+        notes: list[str] = []
+        if picked.container is not None:
+            notes.append(f"the model returns a {picked.container}; the apps use its output {picked.describe()} "
+                         "(--output-key/--output-index choose another)")
+        if out_range is not None:
+            notes.append(f"output range {out_range[0]:g}..{out_range[1]:g}: {range_reason}")
+            clamp = clamp_warning(reference.numpy(), out_range)
+            if clamp:
+                notes.append(clamp)
         if task == "image-to-image" and tuple(reference.shape[2:]) != (size[1], size[0]):
             raise UsageError(
                 f"image-to-image output is {reference.shape[3]}x{reference.shape[2]} but the input is {size[0]}x{size[1]}; "
                 "the apps show the output over the input: pass --task tensor, or a model that keeps the size"
             )
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels)
+                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index,
+                        input_shape=tensor_input[0] if tensor_input else None,
+                        input_dtype=tensor_input[1] if tensor_input else None)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
-        err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance)
+        err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance, opts.rtol,
+                                            key=meta.output_key, index=meta.output_index)
     with _timed(timings, "goldens"):
-        golden = goldens.compute(img, meta, lite_out)
-    return Exported(loaded, meta, result.path, result, err, golden, list(result.warnings), timings, range_reason,
-                    _param_bytes(loaded.module))
+        golden = goldens.compute_for_tensor(example, lite_out) if tensor_input else goldens.compute(img, meta, lite_out)
+    if "optimize_for_mobile" in result.passes_skipped:
+        notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
+    notes += torchvision_ops_notes(result.operators)
+    notes += size_notes(result.size)
+    if engine:
+        notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
+                     "engine, which the phones use")
+    return Exported(loaded, meta, result.path, result, err, golden, notes + list(result.warnings), timings, range_reason,
+                    _param_bytes(loaded.module, bool(engine)), engine)
 
 
 def report_markdown(exp: Exported) -> str:
@@ -177,13 +244,17 @@ def report_markdown(exp: Exported) -> str:
     rows = [
         ("model", f"`{exp.loaded.source}` ({exp.loaded.kind}, sha256 {exp.loaded.sha256[:16]}...)"),
         ("task", exp.meta.task),
-        ("input", f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
+        ("input", f"{'x'.join(map(str, exp.meta.input_shape))} {exp.meta.input_dtype} tensor, seeded sample in {goldens.SAMPLE_INPUT_NAME}"
+                  if exp.meta.input_shape else
+                  f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
         ("export", e.method),
         ("passes run", "; ".join(e.passes_run) or "none"),
         ("passes skipped", "; ".join(f"{k}: {v}" for k, v in e.passes_skipped.items()) or "none"),
         ("bytecode version", f"{e.bytecode_version} (host wrote {e.bytecode_written}; runtimes load <= {versions.LITE_BYTECODE_MAX})"),
-        ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes else "")),
+        ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes
+                                            else " (raw parameter bytes not comparable: quantized weights sit in packed parameters)" if exp.quantized_engine else "")),
+        ("quantized engine", f"{exp.quantized_engine} (what the phones run; every host reference used it)" if exp.quantized_engine else "not quantized"),
         ("operators", f"{len(e.operators)}: " + ", ".join(e.operators)),
         ("max abs error vs source", f"{exp.max_abs_error:.3g}"),
         ("versions", f"host torch {torch.__version__}; pytorch_android_lite {versions.PYTORCH_ANDROID_LITE}; LibTorch-Lite {versions.LIBTORCH_LITE_POD}"),
@@ -233,7 +304,7 @@ def _staging(output: Path, force: bool) -> Iterator[Path]:
 
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
-                android_api: str, use_vulkan: bool, tolerance: float) -> ctx.ProjectConfig:
+                android_api: str, use_vulkan: bool, tolerance: float, rtol: float = DEFAULT_RTOL) -> ctx.ProjectConfig:
     from generator import ios
 
     validate_name(name)
@@ -246,7 +317,8 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
     product = ios.product_name_from(name)
     bundle = ios.validate_bundle_id(bundle_id) if bundle_id is not None else ios.derive_bundle_id(package)
     ordered = tuple(p for p in ctx.PLATFORMS if p in platforms)
-    return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance)
+    return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance,
+                             rtol)
 
 
 def _artifacts(exp: Exported):
@@ -259,15 +331,20 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 weights: Path | None = None, task: str | None = None, input_size: str | None = None,
                 mean: str | None = None, std: str | None = None, labels: Path | None = None,
                 output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
-                script: bool = False, tolerance: float = 1e-4, find_gradle: bool = True,
-                progress: Progress = _noop) -> NewResult:
+                script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
+                output_key: str | None = None, output_index: int | None = None, keep_export_asset: bool = False,
+                input_shape: str | None = None, input_dtype: str | None = None,
+                find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
+    if parse_input_shape(input_shape, input_dtype, task) is not None:
+        raise UsageError("the generated apps feed pictures only; for a non-image input use "
+                         "`scaffold export --task tensor --input-shape ...` and feed sample_input.bin from your own app code")
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
-                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance)
+                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
     output = Path(output) if output is not None else Path(name)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index)
     notes: list[str] = []
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -281,11 +358,17 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         for platform in config.platforms:
             progress(f"rendering the {platform} project")
             notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle, final_dir=output)
+        if not keep_export_asset:
+            # Each platform has its copy; a third one in export/ only doubles a large project.
+            (stage / "export" / ASSET_NAME).unlink()
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
                 os.chmod(path, 0o755)
             elif path.stat().st_mode & 0o777 not in (0o644, 0o755):
                 os.chmod(path, 0o644)
+    where = config.platforms[0]
+    exp.asset = (output / "export" / ASSET_NAME if keep_export_asset
+                 else output / render.section(where)["output"] / render.artifact_path(where, "model", context))
     return NewResult(output, exp, config.platforms, notes)
 
 
@@ -303,18 +386,24 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  weights: Path | None = None, task: str | None = None, input_size: str | None = None,
                  mean: str | None = None, std: str | None = None, labels: Path | None = None,
                  output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
-                 script: bool = False, tolerance: float = 1e-4, progress: Progress = _noop) -> Exported:
+                 script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
+                 output_key: str | None = None, output_index: int | None = None,
+                 input_shape: str | None = None, input_dtype: str | None = None,
+                 progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype)
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
         (stage / "report.md").write_text(report_markdown(exp))
         (stage / "metadata.json").write_text(exp.meta.to_json(f"scaffold {__version__}") + "\n")
-        (stage / goldens.SAMPLE_NAME).write_bytes(exp.goldens.sample_png)
+        if exp.goldens.sample_input is not None:
+            (stage / goldens.SAMPLE_INPUT_NAME).write_bytes(exp.goldens.sample_input)
+        else:
+            (stage / goldens.SAMPLE_NAME).write_bytes(exp.goldens.sample_png)
         (stage / goldens.EXPECTED_NAME).write_bytes(exp.goldens.expected_bytes)
     exp.asset = output / exp.asset.name
     return exp

@@ -44,7 +44,12 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
     }
     if meta.output_range is not None:
         doc["metadata"]["output_range"] = list(meta.output_range)
+    if meta.output_key is not None:
+        doc["metadata"]["output_key"] = meta.output_key
+    if meta.output_index is not None:
+        doc["metadata"]["output_index"] = meta.output_index
     doc["model"]["tolerance"] = config.tolerance
+    doc["model"]["rtol"] = config.rtol
     return HEADER + tomli_w.dumps(doc)
 
 
@@ -65,6 +70,7 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             android_api=p["android_api"],
             use_vulkan=bool(p["use_vulkan"]),
             tolerance=float(model["tolerance"]),
+            rtol=float(model.get("rtol", 0.0)),
         )
         rng = m.get("output_range")
         meta = Metadata(
@@ -77,6 +83,8 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             output_range=(float(rng[0]), float(rng[1])) if rng else None,
             labels=tuple(m["labels"]),
             palette=tuple(tuple(c) for c in m["palette"]),
+            output_key=str(m["output_key"]) if "output_key" in m else None,
+            output_index=int(m["output_index"]) if "output_index" in m else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise CheckFailedError(f"{path} is unreadable ({type(exc).__name__}: {exc}); regenerate the project") from None

@@ -65,3 +65,53 @@ def test_lite_input_gets_metadata_appended(tmp_path):
     exp = export_pipeline(ModelOptions(str(tmp_path / "in.ptl"), input_size="16x16"), tmp_path / "out")
     assert exp.export.method == "lite-input" and exp.meta.task == "segmentation"
     assert inspect_asset(exp.asset).metadata_raw is not None
+
+
+class Padded(torch.nn.Module):
+    """What a size-increasing pass looks like: same outputs, 400 KB more constants."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("ballast", torch.rand(100_000))
+
+    def forward(self, x):
+        return self.inner(x) + 0.0 * self.ballast[: x.shape[0]].sum()  # input-dependent: not folded away
+
+
+def test_a_pass_that_grows_the_asset_is_dropped(tmp_path, monkeypatch):
+    real_freeze = torch.jit.freeze
+    monkeypatch.setattr(torch.jit, "freeze", lambda m: real_freeze(torch.jit.script(Padded(m)).eval()))
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "out")
+    assert "made the asset bigger" in exp.export.passes_skipped["freeze"]
+    assert not any(p.startswith("freeze") for p in exp.export.passes_run)
+    assert exp.export.size < 100_000 and any(n.startswith("freeze made the asset bigger") for n in exp.notes)
+
+
+def test_large_models_get_a_word_about_store_limits(tmp_path, monkeypatch):
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "a")
+    assert not [n for n in exp.notes if "Google Play" in n or "uncompressed" in n]
+    monkeypatch.setattr(export_mod, "LARGE_ASSET_BYTES", 1000)
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "b")
+    assert [n for n in exp.notes if "stored uncompressed in each app" in n]
+    monkeypatch.setattr(export_mod, "PLAY_BASE_MODULE_BYTES", 2000)
+    monkeypatch.setattr(export_mod, "PLAY_APP_ROOM_BYTES", 1000)
+    exp = export_pipeline(ModelOptions(str(ts), input_size="16x16"), tmp_path / "c")
+    warning = [n for n in exp.notes if n.startswith("warning:") and "base-module download limit" in n]
+    assert len(warning) == 1 and "Play Asset Delivery" in warning[0]
+
+
+def test_one_model_copy_per_platform_unless_asked(tmp_path):
+    from generator.project import check_project, new_project
+
+    ts = save_torchscript(build("classification"), tmp_path / "m.pt")
+    result = new_project(name="demo", model=ts, output=tmp_path / "demo", input_size="16x16")
+    copies = sorted(p.relative_to(tmp_path / "demo").as_posix() for p in (tmp_path / "demo").rglob("*.ptl"))
+    assert copies == ["android/app/src/main/assets/model.ptl", "ios/Demo/Resources/model.ptl"]
+    assert result.exported.asset.is_file()
+    report = check_project(tmp_path / "demo", run_host_tests=False, run_native=False)
+    assert report.ok, [(c.name, c.detail) for c in report.failures]
+    new_project(name="demo", model=ts, output=tmp_path / "kept", input_size="16x16", keep_export_asset=True)
+    assert (tmp_path / "kept" / "export" / "model.ptl").is_file()

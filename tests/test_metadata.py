@@ -52,6 +52,36 @@ def test_output_range_prefers_flag_then_activation_then_values():
     assert md.output_range_for("classification", None, None, (0, 1))[0] is None
 
 
+def test_output_range_from_values_that_overshoot():
+    # A trained style-transfer net: nominally 0..255, overshooting to -23..316.
+    values = [-23.0, 0.0, 40.0, 128.0, 200.0, 255.0, 316.0] + [120.0] * 93
+    rng, reason = md.output_range_for("image-to-image", None, None, values)
+    assert rng == (0.0, 255.0) and "fit none of" in reason and "-23..316" in reason
+    warning = md.clamp_warning(values, rng)
+    assert warning is not None and "2.0% of the sample's output values fall outside 0..255" in warning
+    # A slight undershoot stays in 0..1; a clear one means -1..1.
+    assert md.output_range_for("image-to-image", None, None, (-0.03, 0.98))[0] == (0.0, 1.0)
+    assert md.output_range_for("image-to-image", None, None, (-0.3, 0.98))[0] == (-1.0, 1.0)
+    assert md.clamp_warning([0.0, 0.5, 1.0], (0.0, 1.0)) is None
+
+
+def test_style_transfer_range_is_noted_in_the_summary(tmp_path):
+    import torch
+
+    class Overshoot(torch.nn.Module):
+        def forward(self, x):
+            return x * 339.0 - 23.0
+
+    path = tmp_path / "style.pt"
+    torch.jit.save(torch.jit.trace(Overshoot(), torch.rand(1, 3, 8, 8)), str(path))
+    from generator.project import new_project
+
+    result = new_project(name="style", model=path, output=tmp_path / "style", input_size="16x16", platforms=("android",))
+    assert result.exported.meta.output_range == (0.0, 255.0)
+    assert any(n.startswith("output range 0..255: values -23..316 on the sample") for n in result.notes), result.notes
+    assert any(n.startswith("warning:") and "clamped" in n for n in result.notes), result.notes
+
+
 def test_labels_must_match_class_count(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("cat\ndog\n\n")

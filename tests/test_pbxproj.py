@@ -46,7 +46,7 @@ def make_context(task: str = "image-to-image", app_name: str = "Zebraify", produ
         "task": task, "input_width": 8, "input_height": 8, "mean": [0.485, 0.456, 0.406],
         "std": [0.229, 0.224, 0.225], "output_mean": [0.5] * 3, "output_std": [0.5] * 3,
         "output_shape": shape, "num_classes": classes, "labels": ['a "label"', "b", "c"][:classes],
-        "palette": [[255, 0, 0], [0, 255, 0], [0, 0, 255]][:classes], "tolerance": 1e-4,
+        "palette": [[255, 0, 0], [0, 255, 0], [0, 0, 255]][:classes], "tolerance": 1e-4, "rtol": 1e-5,
         "model_file": "model.ptl", "metadata_key": "scaffold.json", "sample_file": "sample.png",
         "expected_file": "expected_output.bin", "use_vulkan_default": False, "android_api": "java",
         "platforms": ["android", "ios"], "v": versions, "generator_version": "0.0.0",
@@ -165,7 +165,7 @@ def test_bridge_and_tests_agree(tmp_path):
     assert "#include" not in header.replace("#import <Foundation/Foundation.h>", "")  # Swift cannot read C++
     assert f"@testable import {PRODUCT}" in tests
     assert '"expected_output.bin"' in tests and "Bundle(for: InferenceTests.self)" in tests
-    assert "XCTAssertLessThanOrEqual(worst, 0.0001" in tests
+    assert "(0.0001 + 1e-05 * abs(Double(wanted)))" in tests and "XCTAssertLessThanOrEqual(worst, 0," in tests
     # Every Objective-C selector Swift calls through NS_SWIFT_NAME is implemented.
     for selector in ("initWithFileAtPath:", "runWithInput:", "tensorFromRGBA:", "rgbaFromTensor:", "softmaxOf:",
                      "topKOf:", "argmaxOf:"):

@@ -62,7 +62,7 @@ def bad_models(tmp_path):
     ("pickle", ["--model", "{d}/pickle.pt"], "--trust-pickle"),
     ("factory raises", ["--model", "{d}/raises.py:make"], "raised RuntimeError: weights missing"),
     ("input size", ["--model", "{good}", "--input-size", "big"], "--input-size"),
-    ("input size wrong for model", ["--model", "{d}/flat.pt", "--input-size", "32x32"], "failed on a 1x3xHxW input"),
+    ("input size wrong for model", ["--model", "{d}/flat.pt", "--input-size", "32x32"], "failed on the 1x3x32x32 float32 sample input"),
     ("keyword package", ["--model", "{good}", "--package", "com.example.class"], "Java keyword"),
     ("digit package", ["--model", "{good}", "--package", "com.9lives"], "starts with a digit"),
     ("non-ascii package", ["--model", "{good}", "--package", "com.zébra.app"], "not ASCII"),
@@ -95,7 +95,7 @@ def test_invalid_project_names(bad_models, name, fragment):
 
 def test_unsupported_output_and_untraceable_models(tmp_path):
     code, output = _invoke("new", "demo", "--model", _write_factory(tmp_path, "DictOut"), "--output", str(tmp_path / "o"))
-    assert code == 3 and "returns dict" in output
+    assert code == 2 and "returns a dict with keys y; pass --output-key" in output
     code, output = _invoke("new", "demo", "--model", _write_factory(tmp_path, "Untraceable"), "--input-size", "8x8",
                            "--output", str(tmp_path / "o"))
     assert code == 3 and "cannot trace the model" in output and "nor script it" in output

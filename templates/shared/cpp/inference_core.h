@@ -51,8 +51,8 @@ class InferenceCore {
   InferenceCore(const InferenceCore&) = delete;
   InferenceCore& operator=(const InferenceCore&) = delete;
 
-  // Runs forward() on one float32 tensor and returns its first output tensor as contiguous
-  // float32. Throws std::invalid_argument when shape does not describe input, CoreError when
+  // Runs forward() on one float32 tensor and returns, as contiguous float32, the output tensor
+  // the embedded metadata names (a dict's "key" or a tuple's "index"), else the first one. Throws std::invalid_argument when shape does not describe input, CoreError when
   // the model fails. Safe to call from several threads: calls are serialized.
   std::vector<float> run(const std::vector<float>& input, const std::vector<int64_t>& shape,
                          std::vector<int64_t>& outputShape);

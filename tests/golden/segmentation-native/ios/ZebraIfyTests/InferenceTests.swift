@@ -3,8 +3,8 @@ import XCTest
 @testable import ZebraIfy
 
 /// Proves on the simulator that the app computes what Python computed: the bundled sample goes
-/// through the app's own RGBA path and the C++ core, and must land within 0.0001 of the
-/// expected output scaffold wrote next to these tests.
+/// through the app's own RGBA path and the C++ core, and must land within 0.0001 +
+/// 1e-05 x |value| (as numpy.allclose) of the expected output scaffold wrote next to these tests.
 final class InferenceTests: XCTestCase {
     private func resourceURL(_ fileName: String, in bundle: Bundle) throws -> URL {
         let name = (fileName as NSString).deletingPathExtension
@@ -28,17 +28,18 @@ final class InferenceTests: XCTestCase {
         XCTAssertEqual(result.output.count, expected.count, "output size differs from expected_output.bin")
         XCTAssertEqual(result.shape, ModelSpec.outputShape)
 
-        var worst: Float = 0
+        // The worst value is the one furthest beyond its own allowance.
+        var worst = -Double.infinity
         var worstIndex = -1
         for (i, (actual, wanted)) in zip(result.output, expected).enumerated() {
-            let error = abs(actual - wanted)
+            let excess = abs(Double(actual) - Double(wanted)) - (0.0001 + 1e-05 * abs(Double(wanted)))
             // NaN must fail the test, and every comparison with NaN is false.
-            if !(error <= worst) {
-                worst = error.isNaN ? .infinity : error
+            if !(excess <= worst) {
+                worst = excess.isNaN ? .infinity : excess
                 worstIndex = i
             }
         }
-        XCTAssertLessThanOrEqual(worst, 0.0001, "max abs error at index \(worstIndex)")
+        XCTAssertLessThanOrEqual(worst, 0, "error beyond the tolerance at index \(worstIndex)")
     }
 
     func testMetadataMatchesTheApp() throws {

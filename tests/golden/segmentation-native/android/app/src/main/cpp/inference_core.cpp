@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <ATen/Context.h>
 #include <ATen/core/ivalue.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/mobile/import.h>
@@ -105,15 +107,96 @@ bool findFirstTensor(const c10::IValue& value, at::Tensor& found) {
   return false;
 }
 
-at::Tensor forwardFirstTensor(torch::jit::mobile::Module& module, const at::Tensor& input) {
-  std::vector<c10::IValue> inputs;
-  inputs.emplace_back(input);
-  const c10::IValue output = module.forward(inputs);
+// Quantized weights are packed for the quantized engine current when the model loads, and
+// engines round differently. The phones' runtimes have only QNNPACK; selecting it wherever the
+// runtime has it (the host LibTorch has x86 and fbgemm too) makes every build compute what the
+// phone computes.
+void selectPhoneQuantizedEngine() {
+  auto& context = at::globalContext();
+  const auto& engines = context.supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::QNNPACK) != engines.end()) {
+    context.setQEngine(at::QEngine::QNNPACK);
+  }
+}
+
+// Which output the apps use, as the generator recorded it in the metadata's "output" object
+// ({"index":N} for a tuple or list, {"key":"..."} for a dict). The metadata is compact JSON written
+// by the generator, and inside JSON strings every quote is escaped, so the literal `"output":{`
+// only occurs as that object's key; the object holds no nested objects.
+struct OutputChoice {
+  std::string key;
+  int64_t index = -1;
+};
+
+OutputChoice parseOutputChoice(const std::string& json) {
+  OutputChoice choice;
+  const std::string open = "\"output\":{";
+  const auto start = json.find(open);
+  if (start == std::string::npos) return choice;
+  const auto end = json.find('}', start + open.size());
+  const size_t from = start + open.size();
+  const std::string object =
+      json.substr(from, end == std::string::npos ? std::string::npos : end - from);
+  const std::string indexField = "\"index\":";
+  const auto at = object.find(indexField);
+  if (at != std::string::npos) {
+    choice.index = std::strtoll(object.c_str() + at + indexField.size(), nullptr, 10);
+  }
+  const std::string keyField = "\"key\":\"";
+  const auto k = object.find(keyField);
+  if (k != std::string::npos) {
+    for (size_t i = k + keyField.size(); i < object.size() && object[i] != '"'; ++i) {
+      // The generator writes JSON with ensure_ascii off, so a key's escapes are \" and \\ (and
+      // control characters, which dict keys of real models do not contain).
+      if (object[i] == '\\' && i + 1 < object.size()) ++i;
+      choice.key.push_back(object[i]);
+    }
+  }
+  return choice;
+}
+
+// The chosen output: a dict entry, a tuple/list item, or (older assets without a choice) the first
+// tensor found.
+at::Tensor chooseTensor(const c10::IValue& output, const OutputChoice& choice) {
+  if (!choice.key.empty()) {
+    if (!output.isGenericDict()) {
+      throw CoreError("the model returned " + output.tagKind() + ", the metadata expects a dict");
+    }
+    for (const auto& entry : output.toGenericDict()) {
+      if (entry.key().isString() && entry.key().toStringRef() == choice.key &&
+          entry.value().isTensor()) {
+        return entry.value().toTensor();
+      }
+    }
+    throw CoreError("the model's output has no tensor entry '" + choice.key + "'");
+  }
+  if (choice.index >= 0) {
+    const auto i = static_cast<size_t>(choice.index);
+    if (output.isTuple() && i < output.toTuple()->elements().size() &&
+        output.toTuple()->elements()[i].isTensor()) {
+      return output.toTuple()->elements()[i].toTensor();
+    }
+    if (output.isTensorList() && i < output.toTensorList().size()) {
+      return output.toTensorList().get(i);
+    }
+    if (output.isList() && i < output.toList().size() && output.toList().get(i).isTensor()) {
+      return output.toList().get(i).toTensor();
+    }
+    throw CoreError("the model's output has no tensor at index " + std::to_string(choice.index) +
+                    " (got " + output.tagKind() + ")");
+  }
   at::Tensor tensor;
   if (!findFirstTensor(output, tensor)) {
     throw CoreError("the model's output contains no tensor (got " + output.tagKind() + ")");
   }
   return tensor;
+}
+
+at::Tensor forwardChosenTensor(torch::jit::mobile::Module& module, const at::Tensor& input,
+                               const OutputChoice& choice) {
+  std::vector<c10::IValue> inputs;
+  inputs.emplace_back(input);
+  return chooseTensor(module.forward(inputs), choice);
 }
 
 }  // namespace
@@ -222,6 +305,7 @@ std::vector<int32_t> argmaxChannels(const float* chw, int channels, int width, i
 struct InferenceCore::Impl {
   torch::jit::mobile::Module module;
   std::string metadata;
+  OutputChoice choice;
   // Read by usesGpu() without the run lock, e.g. from a UI thread.
   std::atomic<bool> gpu{false};
 };
@@ -234,11 +318,13 @@ InferenceCore::InferenceCore(const std::string& modelPath) : impl_(new Impl()) {
   }
   std::unordered_map<std::string, std::string> extraFiles{{kMetadataKey, ""}};
   try {
+    selectPhoneQuantizedEngine();
     impl_->module = torch::jit::_load_for_mobile(modelPath, c10::nullopt, extraFiles);
   } catch (const std::exception& e) {
     throw CoreError("cannot load model '" + modelPath + "': " + describe(e));
   }
   impl_->metadata = extraFiles[kMetadataKey];
+  impl_->choice = parseOutputChoice(impl_->metadata);
 #if defined(SCAFFOLD_USE_METAL)
   impl_->gpu = true;
 #endif
@@ -274,7 +360,7 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
 #if defined(SCAFFOLD_USE_METAL)
     if (impl_->gpu) {
       try {
-        output = forwardFirstTensor(impl_->module, tensor.to(at::kMetal)).cpu();
+        output = forwardChosenTensor(impl_->module, tensor.to(at::kMetal), impl_->choice).cpu();
       } catch (const std::exception&) {
         // Many operators have no Metal kernel (and a model not exported for Metal may use them):
         // stay on the CPU from now on instead of failing every frame.
@@ -283,7 +369,7 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
       }
     }
 #endif
-    if (!output.defined()) output = forwardFirstTensor(impl_->module, tensor);
+    if (!output.defined()) output = forwardChosenTensor(impl_->module, tensor, impl_->choice);
     output = output.to(at::kFloat).contiguous();
 
     outputShape.assign(output.sizes().begin(), output.sizes().end());

@@ -51,8 +51,15 @@ public final class ModelRunner {
     private final ModelSpec spec;
     private final String metadataJson;
     private final boolean specFromMetadata;
+    /** Output used when the model returns a dict (key) or tuple/list (index); see chooseTensor. */
+    static final String DEFAULT_OUTPUT_KEY =
+            null;
+    static final int DEFAULT_OUTPUT_INDEX = -1;
+
     private Module module;
     private Device device;
+    private final String outputKey;
+    private final int outputIndex;
 
     private ModelRunner(String modelPath, Module module, Device device, String metadataJson) {
         this.modelPath = modelPath;
@@ -73,6 +80,22 @@ public final class ModelRunner {
         }
         this.specFromMetadata = parsed != null;
         this.spec = parsed != null ? parsed : ModelSpec.defaults();
+        String key = DEFAULT_OUTPUT_KEY;
+        int index = DEFAULT_OUTPUT_INDEX;
+        if (parsed != null) {
+            // The metadata travels with the model, so a replaced model brings its own choice.
+            try {
+                JSONObject output = new JSONObject(this.metadataJson).optJSONObject("output");
+                if (output != null) {
+                    key = output.has("key") ? output.getString("key") : null;
+                    index = output.optInt("index", -1);
+                }
+            } catch (JSONException e) {
+                Log.w(TAG, "unreadable output choice in " + METADATA_KEY, e);
+            }
+        }
+        this.outputKey = key;
+        this.outputIndex = index;
     }
 
     /** Copies the model out of the APK if needed and loads it. Slow: call off the main thread. */
@@ -163,7 +186,7 @@ public final class ModelRunner {
             Log.i(TAG, "the model now runs on the CPU");
         }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
-        Tensor tensor = firstTensor(output);
+        Tensor tensor = chooseTensor(output, outputKey, outputIndex);
         long[] shape = tensor.shape();
         float[] data = floats(tensor);
         if (tensor.memoryFormat() != MemoryFormat.CONTIGUOUS) {
@@ -294,9 +317,39 @@ public final class ModelRunner {
         return out;
     }
 
+    /**
+     * The output tensor the app shows: the dict entry {@code key}, the tuple/list item
+     * {@code index}, else (metadata without a choice) the first tensor found.
+     */
+    static Tensor chooseTensor(IValue value, String key, int index) {
+        if (key != null) {
+            IValue entry = value.isDictStringKey() ? value.toDictStringKey().get(key) : null;
+            if (entry == null || !entry.isTensor()) {
+                throw new IllegalStateException(
+                        "the model's output has no tensor entry '" + key + "'");
+            }
+            return entry.toTensor();
+        }
+        if (index >= 0) {
+            IValue[] items =
+                    value.isTuple() ? value.toTuple() : value.isList() ? value.toList() : null;
+            if (items != null && index < items.length && items[index].isTensor()) {
+                return items[index].toTensor();
+            }
+            if (value.isTensorList() && index < value.toTensorList().length) {
+                return value.toTensorList()[index];
+            }
+            throw new IllegalStateException("the model's output has no tensor at index " + index);
+        }
+        return firstTensor(value);
+    }
+
     private static Tensor firstTensor(IValue value) {
         if (value.isTensor()) {
             return value.toTensor();
+        }
+        if (value.isDictStringKey() && value.toDictStringKey().containsKey("out")) {
+            return firstTensor(value.toDictStringKey().get("out"));
         }
         if (value.isTuple() && value.toTuple().length > 0) {
             return firstTensor(value.toTuple()[0]);
