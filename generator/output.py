@@ -1,0 +1,302 @@
+"""The output directory: refuse dangerous targets, build beside DIR, move the result into place.
+
+The promises this module keeps (README, "What scaffold never does"):
+- A directory is only ever deleted when scaffold generated it (its marker file says so and it
+  holds nothing at the top that scaffold does not write) and the user passed --force; never `/`,
+  the home or current directory or a folder holding them, nor one that holds an input file.
+- The final step is atomic with respect to the emptiness check: it runs under a lock on DIR's
+  parent and uses rename(2), which refuses to replace a non-empty directory, so a DIR that fills
+  while the model exports is left alone and the run fails with one line.
+- On every failure (an error, OSError such as ENOSPC/EROFS, SIGINT, SIGTERM, SIGHUP) DIR and its
+  parents are left exactly as before: the staging directory and the parents this run created
+  are removed. Only SIGKILL can leave a hidden `.scaffold-*` staging directory beside DIR.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from generator.errors import OutputExistsError, OutputWriteError, UsageError
+
+# Short and fixed, so any DIR name the file system accepts also works for the staging directory.
+STAGE_PREFIX = ".scaffold-"
+OLD_PREFIX = ".scaffold-old-"
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_HINTS = {
+    errno.ENOSPC: "free some space or choose another --output",
+    errno.EDQUOT: "free some space or choose another --output",
+    errno.EROFS: "the file system is read-only: choose another --output",
+    errno.EACCES: "choose a directory you can write to",
+    errno.EPERM: "choose a directory you can write to",
+    errno.ENAMETOOLONG: "choose a shorter --output",
+}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a run: unwinds like Ctrl-C so the staging directory is removed."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signal.Signals(signo).name)
+        self.signo = signo
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """How to recognise a directory scaffold wrote, so that --force deletes nothing else."""
+
+    marker: str
+    is_marker: Callable[[bytes], bool]
+    entries: frozenset[str]
+    what: str
+
+    def problem(self, directory: Path) -> str | None:
+        """Why `directory` is not one scaffold made, or None when it is."""
+        marker = directory / self.marker
+        try:
+            ours = marker.is_file() and not marker.is_symlink() and self.is_marker(marker.read_bytes())
+        except OSError as exc:
+            return f"its {self.marker} is unreadable ({exc.strerror})"
+        if not ours:
+            return f"it has no {self.marker} written by scaffold"
+        foreign = sorted(p.name for p in directory.iterdir() if p.name not in self.entries)
+        if foreign:
+            return f"it holds {', '.join(foreign[:3])}, which scaffold did not write"
+        return None
+
+
+@dataclass
+class _Plan:
+    output: Path  # as the user typed it, for messages
+    target: Path  # absolute, parents resolved, last component as given
+    identity: tuple[int, int] | None  # (st_dev, st_ino) of a non-empty DIR that --force may replace
+    ownership: Ownership
+
+
+def _target(output: Path) -> Path:
+    absolute = Path(os.path.abspath(output))
+    if absolute == Path(absolute.anchor):
+        return absolute
+    # Parents are resolved; the last component is judged itself (a symlink DIR is refused).
+    return Path(os.path.realpath(absolute.parent)) / absolute.name
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for parent in path.parents:
+        if os.path.lexists(parent):
+            return parent
+    return Path(path.anchor)
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _is_within(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def _check_shape(output: Path, target: Path) -> None:
+    """Path problems the OS would otherwise report as a traceback halfway through."""
+    anchor = _existing_ancestor(target)
+    if not anchor.is_dir():
+        raise UsageError(f"cannot create --output {output}: {anchor} is a file, not a directory; choose another --output")
+    limit = _name_max(anchor)
+    for part in target.relative_to(anchor).parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise UsageError(f"--output {output}: the name {part[:20]}... is {size} bytes, over the file system's "
+                             f"limit of {limit}; choose a shorter name")
+    if target.is_symlink():
+        where = os.readlink(target)
+        raise UsageError(f"--output {output} is a symbolic link (to {where}); pass the directory itself or a new path")
+
+
+def _check_danger(output: Path, target: Path, inputs: Iterable[Path]) -> None:
+    real = target.resolve()
+    home, cwd = Path.home().resolve(), Path.cwd().resolve()
+    if real == Path(real.anchor) or _is_within(home, real):
+        raise OutputExistsError(f"refusing --output {output}: it is the root or your home directory or holds it; "
+                                "choose a new directory")
+    if _is_within(cwd, real):
+        raise OutputExistsError(f"refusing --output {output}: it is the current directory or holds it, which scaffold "
+                                "cannot replace; pass --output NEW_DIR, or run from the parent directory")
+    for item in inputs:
+        resolved = Path(item).resolve()
+        if _is_within(resolved, real):
+            raise OutputExistsError(f"refusing --output {output}: it holds the input {item}; "
+                                    "choose a directory that does not contain the model, weights, labels or picture")
+
+
+def plan(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Ownership) -> _Plan:
+    """Every check that can be made before the (slow) work starts; raises on a refused DIR."""
+    output = Path(output)
+    target = _target(output)
+    _check_shape(output, target)
+    _check_danger(output, target, inputs)
+    if target.exists() and not target.is_dir():
+        raise OutputExistsError(f"{output} exists and is not a directory; choose another --output")
+    identity = None
+    if target.is_dir() and any(target.iterdir()):
+        if not force:
+            raise OutputExistsError(f"{output} exists and is not empty; choose another --output "
+                                    "or pass --force to replace it")
+        problem = ownership.problem(target)
+        if problem:
+            raise OutputExistsError(f"--force replaces only a {ownership.what} scaffold generated, and {output} is not: "
+                                    f"{problem}; empty it yourself or choose another --output")
+        st = target.stat()
+        identity = (st.st_dev, st.st_ino)
+    return _Plan(output, target, identity, ownership)
+
+
+class _Signals:
+    """SIGTERM/SIGHUP raise Interrupted (like SIGINT raises KeyboardInterrupt), except while the
+    result is being moved into place: then they wait until the move is done."""
+
+    def __init__(self) -> None:
+        self.deferred: int | None = None
+        self.holding = False
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signo: int, _frame) -> None:
+        if self.holding:
+            self.deferred = signo
+            return
+        raise Interrupted(signo)
+
+    def __enter__(self) -> "_Signals":
+        if threading.current_thread() is threading.main_thread():
+            for signo in HANDLED_SIGNALS:
+                self.previous[signo] = signal.signal(signo, self._handle)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for signo, handler in self.previous.items():
+            signal.signal(signo, handler)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+
+@contextmanager
+def _parent_lock(directory: Path) -> Iterator[None]:
+    """Serialises the final step of concurrent scaffold runs into the same parent directory.
+    The lock is on the directory itself, so no lock file is left behind."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _make_parents(target: Path) -> list[Path]:
+    """Create DIR's missing parents; return those this run created (the ones to remove on failure)."""
+    missing = [p for p in reversed(target.parents) if not os.path.lexists(p)]
+    created = []
+    for parent in missing:
+        try:
+            parent.mkdir()
+        except FileExistsError:
+            continue  # another process made it: not ours to remove
+        created.append(parent)
+    return created
+
+
+def _lost_race(p: _Plan) -> OutputExistsError:
+    return OutputExistsError(f"{p.output} was created or changed by someone else while scaffold ran; it was left "
+                             "untouched and this run's result discarded: choose another --output and run again")
+
+
+def _commit(p: _Plan, stage: Path) -> Path | None:
+    """Move stage to DIR under the parent lock; returns the previous DIR (now hidden) to delete."""
+    with _parent_lock(p.target.parent):
+        try:
+            st = os.lstat(p.target)
+        except FileNotFoundError:
+            st = None
+        old = None
+        if p.identity is not None:
+            # Replace exactly the directory checked at the start, and only if it is still ours.
+            if st is None or (st.st_dev, st.st_ino) != p.identity or p.ownership.problem(p.target):
+                raise _lost_race(p)
+            old = Path(tempfile.mkdtemp(prefix=OLD_PREFIX, dir=p.target.parent))
+            os.rename(p.target, old)  # onto the empty directory just made: atomic
+        try:
+            # rename(2) of a directory replaces only an empty directory: a DIR that filled since
+            # the check makes it fail with ENOTEMPTY/EEXIST, and a file or symlink with ENOTDIR.
+            os.rename(stage, p.target)
+        except OSError as exc:
+            if old is not None:
+                try:
+                    os.rename(old, p.target)
+                except OSError:
+                    raise OutputExistsError(f"{p.output} was re-created by someone else while scaffold replaced it; "
+                                            f"your previous {p.output} is at {old}") from None
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                raise _lost_race(p) from None
+            raise
+    return old
+
+
+def _write_error(exc: OSError, p: _Plan, stage: Path | None) -> OutputWriteError:
+    name = exc.filename
+    shown = Path(name) if name is not None else p.output
+    if stage is not None and name is not None and _is_within(Path(name), stage):
+        shown = p.output / Path(name).relative_to(stage)
+    hint = _HINTS.get(exc.errno or 0, "check the path and try again")
+    return OutputWriteError(f"cannot write {shown}: {exc.strerror or exc}; {hint} (nothing was written to {p.output})")
+
+
+@contextmanager
+def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Ownership) -> Iterator[Path]:
+    """Check DIR, yield an empty staging directory beside it, and move it to DIR when the block
+    completes; on any failure remove what this run created and leave DIR as it was."""
+    p = plan(output, force=force, inputs=inputs, ownership=ownership)
+    created: list[Path] = []
+    stage: Path | None = None
+    old: Path | None = None
+    done = False
+    with _Signals() as signals:
+        try:
+            created = _make_parents(p.target)
+            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=p.target.parent))
+            yield stage
+            os.chmod(stage, 0o755)
+            with signals.held():
+                old = _commit(p, stage)
+                done = True
+                if old is not None:
+                    shutil.rmtree(old)
+        except OSError as exc:
+            if old is not None and done:
+                raise OutputWriteError(f"created {p.output} but could not delete the previous copy at {old}: "
+                                       f"{exc.strerror or exc}; delete it yourself") from None
+            raise _write_error(exc, p, stage) from None
+        finally:
+            if not done:
+                if stage is not None:
+                    shutil.rmtree(stage, ignore_errors=True)
+                for parent in reversed(created):
+                    try:
+                        parent.rmdir()
+                    except OSError:
+                        pass  # something else now lives there: not ours to remove
