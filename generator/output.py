@@ -258,12 +258,14 @@ def _commit(p: _Plan, stage: Path) -> Path | None:
 
 
 def _write_error(exc: OSError, p: _Plan, stage: Path | None) -> OutputWriteError:
-    name = exc.filename
-    shown = Path(name) if name is not None else p.output
-    if stage is not None and name is not None and _is_within(Path(name), stage):
-        shown = p.output / Path(name).relative_to(stage)
+    name = Path(exc.filename) if exc.filename is not None else None
+    shown = name or p.output  # a failed write() names no file: DIR is the best we can say
+    if name is not None and stage is not None and _is_within(name, stage):
+        shown = p.output / name.relative_to(stage)
+    elif name is not None and name.parent == p.target.parent and name.name.startswith(STAGE_PREFIX):
+        shown = p.output  # the staging directory is ours, not something the user knows about
     hint = _HINTS.get(exc.errno or 0, "check the path and try again")
-    return OutputWriteError(f"cannot write {shown}: {exc.strerror or exc}; {hint} (nothing was written to {p.output})")
+    return OutputWriteError(f"cannot write {shown}: {exc.strerror or exc}; {hint}; nothing was left behind")
 
 
 @contextmanager
