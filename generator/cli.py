@@ -189,12 +189,20 @@ def check(
     directory: Annotated[Path, typer.Argument(help="a directory made by scaffold new")],
     skip_host_tests: Annotated[bool, typer.Option("--skip-host-tests", help="do not compile and run the JUnit tests")] = False,
     skip_native: Annotated[bool, typer.Option("--skip-native", help="do not build the C++ core with g++")] = False,
+    no_exec: Annotated[bool, typer.Option("--no-exec", help="static checks only: compile and run none of the project's "
+                                          "code (Java, JUnit tests, C++); the model is still run by the lite interpreter, "
+                                          "which runs no Python")] = False,
 ) -> None:
-    """Verify a generated project offline: files, syntax, asset, expected output, host tests."""
+    """Verify a generated project offline: files, syntax, asset, expected output, host tests.
+
+    This compiles and runs the project's JUnit tests and C++ core: checking a project you did not
+    generate runs its authors' code. Pass --no-exec to run only the static checks.
+    """
     from generator.project import check_project
 
     with _errors(), _progress() as step:
-        report = check_project(directory, run_host_tests=not skip_host_tests, run_native=not skip_native, progress=step)
+        report = check_project(directory, run_host_tests=not skip_host_tests, run_native=not skip_native,
+                               execute=not no_exec, progress=step)
         table = Table("scope", "check", "result", "detail")
         colors = {"pass": "green", "fail": "red", "skip": "yellow"}
         for c in report.checks:

@@ -342,8 +342,9 @@ def doctor() -> list[tuple[str, bool, str]]:
     return rows
 
 
-def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True,
+def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True, execute: bool = True,
                   progress: Progress = _noop) -> CheckReport:
     from generator import check
 
-    return check.check_project(Path(project_dir), run_host_tests=run_host_tests, run_native=run_native, progress=progress)
+    return check.check_project(Path(project_dir), run_host_tests=run_host_tests, run_native=run_native,
+                               execute=execute, progress=progress)
