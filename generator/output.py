@@ -31,7 +31,8 @@ from generator.errors import OutputExistsError, OutputWriteError, UsageError
 # Short and fixed, so any DIR name the file system accepts also works for the staging directory.
 STAGE_PREFIX = ".scaffold-"
 OLD_PREFIX = ".scaffold-old-"
-HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# SIGINT too: Python's own handler would raise KeyboardInterrupt in the middle of the final move.
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _HINTS = {
     errno.ENOSPC: "free some space or choose another --output",
     errno.EDQUOT: "free some space or choose another --output",
@@ -43,7 +44,7 @@ _HINTS = {
 
 
 class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a run: unwinds like Ctrl-C so the staging directory is removed."""
+    """SIGINT, SIGTERM or SIGHUP during a run: unwinds like Ctrl-C so the staging directory is removed."""
 
     def __init__(self, signo: int) -> None:
         super().__init__(signal.Signals(signo).name)
@@ -163,8 +164,8 @@ def plan(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owners
 
 
 class _Signals:
-    """SIGTERM/SIGHUP raise Interrupted (like SIGINT raises KeyboardInterrupt), except while the
-    result is being moved into place: then they wait until the move is done."""
+    """SIGINT/SIGTERM/SIGHUP raise Interrupted, except while the result is being moved into place:
+    then they wait until the move is done. A signal the process ignores (nohup) stays ignored."""
 
     def __init__(self) -> None:
         self.deferred: int | None = None
@@ -180,7 +181,8 @@ class _Signals:
     def __enter__(self) -> "_Signals":
         if threading.current_thread() is threading.main_thread():
             for signo in HANDLED_SIGNALS:
-                self.previous[signo] = signal.signal(signo, self._handle)
+                if signal.getsignal(signo) is not signal.SIG_IGN:
+                    self.previous[signo] = signal.signal(signo, self._handle)
         return self
 
     def __exit__(self, *_exc) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import build, run_cli, save_torchscript, start_cli
-from generator import record
+from generator import output as output_mod, project as project_mod, record
 
 STAGING = ".scaffold-"  # in the name of every staging directory, today's and the old ".NAME.scaffold-*"
 
@@ -426,3 +426,38 @@ def test_an_unexpected_error_is_one_line_with_a_bug_report(tmp_path, how):
     assert ("Traceback" in proc.stderr) == (how != "plain")
     if how == "plain":
         assert proc.stderr.strip() == error_lines[0]
+
+
+def test_a_signal_during_the_final_move_waits_for_it(tmp_path, generated, monkeypatch):
+    """Between moving the old DIR aside and the new one in, Ctrl-C must not strand the old copy."""
+    out = copy_project(generated, tmp_path / "proj")
+    real_rename = output_mod.os.rename
+    renames = []
+
+    def rename_then_signal(src, dst):
+        renames.append((src, dst))
+        real_rename(src, dst)
+        if len(renames) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(output_mod.os, "rename", rename_then_signal)
+    with output_mod.staged(out, force=True, inputs=[], ownership=project_mod._project_ownership()) as stage:
+        shutil.copytree(generated, stage, dirs_exist_ok=True)
+        (stage / "README.md").write_text("new")
+    assert len(renames) == 2 and (out / "README.md").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+
+
+def test_ignored_signals_stay_ignored_and_handlers_are_restored(tmp_path, monkeypatch):
+    """Under nohup SIGHUP is ignored: a run must not start dying on it; after a run, the caller's
+    handlers are back."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        term = signal.getsignal(signal.SIGTERM)
+        with output_mod.staged(tmp_path / "out", force=False, inputs=[], ownership=project_mod.EXPORT_OWNERSHIP) as stage:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not term
+            (stage / "x").write_text("x")
+        assert signal.getsignal(signal.SIGTERM) is term and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
