@@ -210,17 +210,15 @@ def _parent_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _make_parents(target: Path) -> list[Path]:
-    """Create DIR's missing parents; return those this run created (the ones to remove on failure)."""
-    missing = [p for p in reversed(target.parents) if not os.path.lexists(p)]
-    created = []
-    for parent in missing:
+def _make_parents(target: Path, created: list[Path]) -> None:
+    """Create DIR's missing parents, appending each one this run made (to remove on failure) as
+    soon as it exists, so a failure halfway still removes the first ones."""
+    for parent in [p for p in reversed(target.parents) if not os.path.lexists(p)]:
         try:
             parent.mkdir()
         except FileExistsError:
             continue  # another process made it: not ours to remove
         created.append(parent)
-    return created
 
 
 def _lost_race(p: _Plan) -> OutputExistsError:
@@ -261,13 +259,15 @@ def _commit(p: _Plan, stage: Path) -> Path | None:
 
 def _write_error(exc: OSError, p: _Plan, stage: Path | None) -> OutputWriteError:
     name = Path(exc.filename) if exc.filename is not None else None
-    shown = name or p.output  # a failed write() names no file: DIR is the best we can say
+    shown, verb = name or p.output, "write"  # a failed write() names no file: DIR is the best we can say
     if name is not None and stage is not None and _is_within(name, stage):
         shown = p.output / name.relative_to(stage)
     elif name is not None and name.parent == p.target.parent and name.name.startswith(STAGE_PREFIX):
         shown = p.output  # the staging directory is ours, not something the user knows about
+    elif name is not None and name not in p.target.parents:
+        verb = "use"  # not on DIR's side: an input or a temporary file could not be read or written
     hint = _HINTS.get(exc.errno or 0, "check the path and try again")
-    return OutputWriteError(f"cannot write {shown}: {exc.strerror or exc}; {hint}; nothing was left behind")
+    return OutputWriteError(f"cannot {verb} {shown}: {exc.strerror or exc}; {hint}; nothing was left behind")
 
 
 @contextmanager
@@ -281,7 +281,7 @@ def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owne
     done = False
     with _Signals() as signals:
         try:
-            created = _make_parents(p.target)
+            _make_parents(p.target, created)
             stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=p.target.parent))
             yield stage
             os.chmod(stage, 0o755)

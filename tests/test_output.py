@@ -16,6 +16,7 @@ import pytest
 
 from conftest import build, run_cli, save_torchscript, start_cli
 from generator import output as output_mod, project as project_mod, record
+from generator.errors import OutputWriteError
 
 STAGING = ".scaffold-"  # in the name of every staging directory, today's and the old ".NAME.scaffold-*"
 
@@ -461,3 +462,18 @@ def test_ignored_signals_stay_ignored_and_handlers_are_restored(tmp_path, monkey
         assert signal.getsignal(signal.SIGTERM) is term and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_parent_that_cannot_be_made_halfway_removes_the_ones_made_before(tmp_path, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "b":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(OutputWriteError, match=r"cannot write .*/a/b: Read-only file system"):
+        with output_mod.staged(tmp_path / "a/b/out", force=False, inputs=[], ownership=project_mod.EXPORT_OWNERSHIP):
+            pass
+    assert list(tmp_path.iterdir()) == []
