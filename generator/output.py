@@ -270,6 +270,20 @@ def _write_error(exc: OSError, p: _Plan, stage: Path | None) -> OutputWriteError
     return OutputWriteError(f"cannot {verb} {shown}: {exc.strerror or exc}; {hint}; nothing was left behind")
 
 
+def _remove_own(stage: Path | None, created: list[Path]) -> Path | None:
+    """Remove the staging directory and the parents this run made; return what could not go."""
+    if stage is not None:
+        shutil.rmtree(stage, ignore_errors=True)
+        if os.path.lexists(stage):
+            return stage  # e.g. the file system turned read-only: the caller must say so
+    for parent in reversed(created):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass  # not empty: something else now lives there, not ours to remove
+    return None
+
+
 @contextmanager
 def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Ownership) -> Iterator[Path]:
     """Check DIR, yield an empty staging directory beside it, and move it to DIR when the block
@@ -278,7 +292,7 @@ def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owne
     created: list[Path] = []
     stage: Path | None = None
     old: Path | None = None
-    done = False
+    done = cleaned = False
     with _Signals() as signals:
         try:
             _make_parents(p.target, created)
@@ -294,13 +308,12 @@ def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owne
             if old is not None and done:
                 raise OutputWriteError(f"created {p.output} but could not delete the previous copy at {old}: "
                                        f"{exc.strerror or exc}; delete it yourself") from None
-            raise _write_error(exc, p, stage) from None
+            error = _write_error(exc, p, stage)
+            cleaned, left = True, _remove_own(stage, created)
+            if left is not None:
+                error = OutputWriteError(f"{str(error).removesuffix('; nothing was left behind')}; "
+                                         f"the unfinished copy at {left} could not be removed: delete it yourself")
+            raise error from None
         finally:
-            if not done:
-                if stage is not None:
-                    shutil.rmtree(stage, ignore_errors=True)
-                for parent in reversed(created):
-                    try:
-                        parent.rmdir()
-                    except OSError:
-                        pass  # something else now lives there: not ours to remove
+            if not done and not cleaned:
+                _remove_own(stage, created)

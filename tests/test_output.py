@@ -477,3 +477,18 @@ def test_a_parent_that_cannot_be_made_halfway_removes_the_ones_made_before(tmp_p
         with output_mod.staged(tmp_path / "a/b/out", force=False, inputs=[], ownership=project_mod.EXPORT_OWNERSHIP):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_disk_turning_read_only_mid_run_is_one_line_naming_the_leftover(small_disk, gated, model):
+    """The one failure that cannot clean up after itself must say so, not claim it did."""
+    spec, gate, env = gated
+    proc = start_cli("new", "demo", "--model", spec, "--output", str(small_disk / "out"), *FAST, env=env)
+    wait_started(gate, procs=[proc])
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    (gate / "go").touch()
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 8, stderr
+    line = one_error_line(stderr)
+    assert "Read-only file system" in line and "could not be removed: delete it yourself" in line
+    leftover = leftovers(small_disk)
+    assert len(leftover) == 1 and leftover[0] in line and not (small_disk / "out").exists()
