@@ -14,6 +14,7 @@ The promises this module keeps (README, "What scaffold never does"):
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -81,6 +82,12 @@ class _Plan:
     target: Path  # absolute, parents resolved, last component as given
     identity: tuple[int, int] | None  # (st_dev, st_ino) of a non-empty DIR that --force may replace
     ownership: Ownership
+    fill: bool = False  # DIR is the (empty) current directory: move the entries in, keep DIR itself
+
+    @property
+    def beside(self) -> Path:
+        """Where the staging directory goes: next to DIR, or inside it when filling it."""
+        return self.target if self.fill else self.target.parent
 
 
 def _target(output: Path) -> Path:
@@ -131,9 +138,9 @@ def _check_danger(output: Path, target: Path, inputs: Iterable[Path]) -> None:
     if real == Path(real.anchor) or _is_within(home, real):
         raise OutputExistsError(f"refusing --output {output}: it is the root or your home directory or holds it; "
                                 "choose a new directory")
-    if _is_within(cwd, real):
-        raise OutputExistsError(f"refusing --output {output}: it is the current directory or holds it, which scaffold "
-                                "cannot replace; pass --output NEW_DIR, or run from the parent directory")
+    if _is_within(cwd, real) and not (real == cwd and not any(real.iterdir())):
+        raise OutputExistsError(f"refusing --output {output}: it is the current directory (not empty) or holds it, "
+                                "which scaffold never replaces; pass --output NEW_DIR, or run in an empty directory")
     for item in inputs:
         resolved = Path(item).resolve()
         if _is_within(resolved, real):
@@ -160,7 +167,7 @@ def plan(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owners
                                     f"{problem}; empty it yourself or choose another --output")
         st = target.stat()
         identity = (st.st_dev, st.st_ino)
-    return _Plan(output, target, identity, ownership)
+    return _Plan(output, target, identity, ownership, fill=target.resolve() == Path.cwd().resolve())
 
 
 class _Signals:
@@ -200,7 +207,7 @@ class _Signals:
 
 @contextmanager
 def _parent_lock(directory: Path) -> Iterator[None]:
-    """Serialises the final step of concurrent scaffold runs into the same parent directory.
+    """Serialises the final step of concurrent scaffold runs into the same directory (DIR's parent).
     The lock is on the directory itself, so no lock file is left behind."""
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -226,9 +233,48 @@ def _lost_race(p: _Plan) -> OutputExistsError:
                              "untouched and this run's result discarded: choose another --output and run again")
 
 
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """rename(2) that fails with EEXIST instead of replacing dst (Linux renameat2 RENAME_NOREPLACE;
+    elsewhere a check just before a plain rename, which the parent lock keeps sound among scaffold runs)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_noreplace = -100, 1  # <fcntl.h>, <linux/fs.h>
+        if renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL):  # EINVAL: this file system lacks the flag
+            raise OSError(code, os.strerror(code), str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.rename(src, dst)
+
+
+def _fill(p: _Plan, stage: Path) -> None:
+    """Move the staged entries into the existing empty DIR (the current directory, which cannot
+    be replaced under the user's shell); on any failure move them back."""
+    if any(entry != stage.name for entry in os.listdir(p.target)):
+        raise _lost_race(p)
+    moved: list[str] = []
+    try:
+        for entry in sorted(os.listdir(stage)):
+            _rename_noreplace(stage / entry, p.target / entry)
+            moved.append(entry)
+    except OSError as exc:
+        for entry in reversed(moved):
+            os.rename(p.target / entry, stage / entry)
+        if exc.errno == errno.EEXIST:
+            raise _lost_race(p) from None
+        raise
+    stage.rmdir()
+
+
 def _commit(p: _Plan, stage: Path) -> Path | None:
     """Move stage to DIR under the parent lock; returns the previous DIR (now hidden) to delete."""
-    with _parent_lock(p.target.parent):
+    with _parent_lock(p.beside):
+        if p.fill:
+            _fill(p, stage)
+            return None
         try:
             st = os.lstat(p.target)
         except FileNotFoundError:
@@ -262,7 +308,7 @@ def _write_error(exc: OSError, p: _Plan, stage: Path | None) -> OutputWriteError
     shown, verb = name or p.output, "write"  # a failed write() names no file: DIR is the best we can say
     if name is not None and stage is not None and _is_within(name, stage):
         shown = p.output / name.relative_to(stage)
-    elif name is not None and name.parent == p.target.parent and name.name.startswith(STAGE_PREFIX):
+    elif name is not None and name.parent == p.beside and name.name.startswith(STAGE_PREFIX):
         shown = p.output  # the staging directory is ours, not something the user knows about
     elif name is not None and name not in p.target.parents:
         verb = "use"  # not on DIR's side: an input or a temporary file could not be read or written
@@ -296,7 +342,7 @@ def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Owne
     with _Signals() as signals:
         try:
             _make_parents(p.target, created)
-            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=p.target.parent))
+            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=p.beside))
             yield stage
             os.chmod(stage, 0o755)
             with signals.held():

@@ -65,7 +65,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 def without_staging(entries: dict[str, tuple]) -> dict[str, tuple]:
     """A snapshot taken mid-run, minus the run's own staging directory."""
-    return {k: v for k, v in entries.items() if STAGING not in k.split("/")[0]}
+    return {k: v for k, v in entries.items() if not any(STAGING in part for part in k.split("/"))}
 
 
 def one_error_line(stderr: str) -> str:
@@ -119,13 +119,15 @@ def copy_project(generated: Path, dest: Path) -> Path:
 
 # ---- item 2: DIR filling during the run, two runs racing ----------------------------------------
 
-@pytest.mark.parametrize("exists_at_start", [True, False])
-def test_dir_filled_during_the_run_is_left_alone(tmp_path, gated, exists_at_start):
+@pytest.mark.parametrize("start", ["absent", "empty", "empty current directory"])
+def test_dir_filled_during_the_run_is_left_alone(tmp_path, gated, start):
     spec, gate, env = gated
     out = tmp_path / "out"
-    if exists_at_start:
+    if start != "absent":
         out.mkdir()
-    proc = start_cli("new", "demo", "--model", spec, "--output", str(out), *FAST, env=env)
+    here = start == "empty current directory"
+    proc = start_cli("new", "demo", "--model", spec, "--output", "." if here else str(out), *FAST,
+                     cwd=out if here else None, env=env)
     wait_started(gate, procs=[proc])
     out.mkdir(exist_ok=True)
     (out / "theirs.txt").write_text("written by another program")
@@ -321,11 +323,12 @@ def _dangling_symlink(tmp_path):
     return "link", "is a symbolic link (to nowhere)"
 
 
-def _dot_in_empty_dir(tmp_path):
-    return ".", "current directory"
+def _dot_in_a_non_empty_dir(tmp_path):
+    (tmp_path / "mine.txt").write_text("mine")
+    return ".", "current directory (not empty)"
 
 
-@pytest.mark.parametrize("setup", [_under_file, _name_too_long, _symlink_to_empty, _dangling_symlink, _dot_in_empty_dir])
+@pytest.mark.parametrize("setup", [_under_file, _name_too_long, _symlink_to_empty, _dangling_symlink, _dot_in_a_non_empty_dir])
 @pytest.mark.parametrize("force", [False, True])
 def test_bad_output_paths_get_one_line_and_change_nothing(tmp_path, model, setup, force):
     work = tmp_path / "work"
@@ -336,6 +339,19 @@ def test_bad_output_paths_get_one_line_and_change_nothing(tmp_path, model, setup
     assert proc.returncode in (2, 5), proc.stderr
     assert fragment in one_error_line(proc.stderr)
     assert snapshot(tmp_path) == before
+
+
+def test_output_dot_in_an_empty_directory_fills_it_in_place(tmp_path, model):
+    work = tmp_path / "work"
+    work.mkdir()
+    inode = work.stat().st_ino
+    proc = run_cli("new", "demo", "--model", str(model), "--output", ".", *FAST, cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert work.stat().st_ino == inode, "the current directory itself must stay (the user's shell is in it)"
+    assert (work / record.FILE_NAME).is_file() and not leftovers(work) and not leftovers(tmp_path)
+    for extra in ([], ["--force"]):  # now it is not empty: never replaced, even with --force
+        again = run_cli("new", "demo", "--model", str(model), "--output", ".", *FAST, *extra, cwd=work)
+        assert again.returncode == 5 and "current directory (not empty)" in one_error_line(again.stderr)
 
 
 def test_a_long_output_name_that_the_file_system_accepts_works(tmp_path, model):
@@ -492,3 +508,16 @@ def test_disk_turning_read_only_mid_run_is_one_line_naming_the_leftover(small_di
     assert "Read-only file system" in line and "could not be removed: delete it yourself" in line
     leftover = leftovers(small_disk)
     assert len(leftover) == 1 and leftover[0] in line and not (small_disk / "out").exists()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_rename_noreplace_never_replaces(tmp_path, monkeypatch, native):
+    if not native:  # a libc without renameat2: the checked fallback
+        monkeypatch.setattr(output_mod.ctypes, "CDLL", lambda *a, **k: object())
+    (tmp_path / "src").write_text("new")
+    (tmp_path / "dst").write_text("theirs")
+    with pytest.raises(FileExistsError):
+        output_mod._rename_noreplace(tmp_path / "src", tmp_path / "dst")
+    assert (tmp_path / "dst").read_text() == "theirs"
+    output_mod._rename_noreplace(tmp_path / "src", tmp_path / "fresh")
+    assert (tmp_path / "fresh").read_text() == "new" and not (tmp_path / "src").exists()
