@@ -334,7 +334,11 @@ def _remove_own(stage: Path | None, created: list[Path]) -> Path | None:
 def staged(output: Path, *, force: bool, inputs: Iterable[Path], ownership: Ownership) -> Iterator[Path]:
     """Check DIR, yield an empty staging directory beside it, and move it to DIR when the block
     completes; on any failure remove what this run created and leave DIR as it was."""
-    p = plan(output, force=force, inputs=inputs, ownership=ownership)
+    try:
+        p = plan(output, force=force, inputs=inputs, ownership=ownership)
+    except OSError as exc:  # e.g. DIR exists but cannot be listed
+        raise OutputExistsError(f"cannot use --output {output}: {exc.filename or output}: {exc.strerror or exc}; "
+                                "choose another --output") from None
     created: list[Path] = []
     stage: Path | None = None
     old: Path | None = None

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import build, run_cli, save_torchscript, start_cli
 from generator import output as output_mod, project as project_mod, record
-from generator.errors import OutputWriteError
+from generator.errors import OutputExistsError, OutputWriteError
 
 STAGING = ".scaffold-"  # in the name of every staging directory, today's and the old ".NAME.scaffold-*"
 
@@ -521,3 +521,16 @@ def test_rename_noreplace_never_replaces(tmp_path, monkeypatch, native):
     assert (tmp_path / "dst").read_text() == "theirs"
     output_mod._rename_noreplace(tmp_path / "src", tmp_path / "fresh")
     assert (tmp_path / "fresh").read_text() == "new" and not (tmp_path / "src").exists()
+
+
+def test_an_unlistable_output_is_one_line(tmp_path, monkeypatch):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("x")
+
+    def denied(self):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)  # root ignores chmod 000, so say it the other way
+    with pytest.raises(OutputExistsError, match="cannot use --output .*: Permission denied"):
+        with output_mod.staged(tmp_path / "out", force=True, inputs=[], ownership=project_mod.EXPORT_OWNERSHIP):
+            pass
