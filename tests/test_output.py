@@ -230,7 +230,7 @@ def _project_with_git(tmp_path, generated):
 
 @pytest.mark.parametrize("setup, fragment", [
     (_home_parent, "home directory or holds it"),
-    (_cwd_parent, "current directory or holds it"),
+    (_cwd_parent, "current directory (not empty) or holds it"),
     (_holds_model, "holds the input"),
     (_holds_model_via_symlink, "holds the input"),
     (_holds_labels, "holds the input"),
