@@ -458,9 +458,12 @@ def test_a_signal_during_the_final_move_waits_for_it(tmp_path, generated, monkey
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(output_mod.os, "rename", rename_then_signal)
-    with output_mod.staged(out, force=True, inputs=[], ownership=project_mod._project_ownership()) as stage:
-        shutil.copytree(generated, stage, dirs_exist_ok=True)
-        (stage / "README.md").write_text("new")
+    try:
+        with output_mod.staged(out, force=True, inputs=[], ownership=project_mod._project_ownership()) as stage:
+            shutil.copytree(generated, stage, dirs_exist_ok=True)
+            (stage / "README.md").write_text("new")
+    except KeyboardInterrupt:  # a plain failure, not the end of the pytest session
+        pytest.fail("Ctrl-C interrupted the final move")
     assert len(renames) == 2 and (out / "README.md").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
 
