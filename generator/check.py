@@ -112,5 +112,5 @@ def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native:
 
             ios.check(project_dir, context, report, run_native=run_native)
             if not run_native:
-                report.skip(platform, "C++ core reproduces the expected output (g++)", native_why)
+                report.skip(platform, "C++ core reproduces the expected output (host LibTorch)", native_why)
     return report
