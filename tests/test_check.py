@@ -43,7 +43,7 @@ def test_skip_native_still_compares_the_ios_copies(tmp_path, project, artifact):
     table = rows(proc.stdout)
     name = artifact.rsplit("/", 1)[1]
     assert table[f"model: same {name} in every platform"] == "fail", table
-    assert table["ios: C++ core reproduces the expected output (g++)"] == "skip"
+    assert table["ios: C++ core reproduces the expected output (host LibTorch)"] == "skip"
     assert table["android: host unit tests (javac + JUnit 4)"] == "skip"
 
 
@@ -65,7 +65,7 @@ def test_no_exec_runs_none_of_the_projects_code(tmp_path, project):
     assert not marker.exists()
     table = rows(proc.stdout)
     assert table["android: host unit tests (javac + JUnit 4)"] == "skip"
-    assert table["ios: C++ core reproduces the expected output (g++)"] == "skip"
+    assert table["ios: C++ core reproduces the expected output (host LibTorch)"] == "skip"
     assert table["model: asset reproduces the expected output"] == "pass"
     assert "--no-exec" in proc.stdout
 
