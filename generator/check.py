@@ -22,6 +22,20 @@ def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, conte
     return project_dir / render.section(platform)["output"] / render.artifact_path(platform, kind, context)
 
 
+def _same_in_every_platform(project_dir: Path, config: ctx.ProjectConfig, context: dict, report: CheckReport) -> None:
+    """Only the first platform's sample and expected output are run below; the others must be
+    byte-identical copies, whatever else is skipped."""
+    for kind in ("sample", "expected"):
+        copies = [project_dir / render.section(p)["output"] / render.artifact_path(p, kind, context) for p in config.platforms]
+        missing = [str(c.relative_to(project_dir)) for c in copies if not c.is_file()]
+        differ = [str(c.relative_to(project_dir)) for c in copies[1:]
+                  if c.is_file() and copies[0].is_file() and c.read_bytes() != copies[0].read_bytes()]
+        detail = (f"missing: {', '.join(missing)}" if missing else
+                  f"{', '.join(differ)} differ from {copies[0].relative_to(project_dir)}" if differ else
+                  f"{len(copies)} copies")
+        report.add("model", f"same {copies[0].name} in every platform", not missing and not differ, detail)
+
+
 def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport,
                 engine: str | None = None) -> None:
     scope = "model"
@@ -31,6 +45,7 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
                       ", ".join(str(c.relative_to(project_dir)) for c in copies)):
         return
     report.add(scope, "same asset bytes in every platform", len({c.read_bytes() for c in present}) == 1, f"{len(present)} copies")
+    _same_in_every_platform(project_dir, config, context, report)
     asset = present[0]
     try:
         info = inspect_asset(asset)
@@ -72,9 +87,15 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
                f"max abs error {err:.3g} (tolerance {config.tolerance:g} + rtol {config.rtol:g} x |value|)")
 
 
-def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True,
+def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True, execute: bool = True,
                   progress=lambda _: None) -> CheckReport:
+    """execute=False (--no-exec) compiles and runs none of the project's code: no javac/java of its
+    Java sources and JUnit tests, no g++ build of its C++ core or JNI glue. The model asset is
+    still loaded and run by the lite interpreter, which runs TorchScript operators, never Python."""
     report = CheckReport()
+    host_why = "--skip-host-tests" if execute else "--no-exec: the project's Java is not compiled or run"
+    native_why = "--skip-native" if execute else "--no-exec: the project's C++ is not compiled or run"
+    run_host_tests, run_native = run_host_tests and execute, run_native and execute
     config, meta, model = record.load(project_dir)
     context = ctx.build(config, meta)
     progress("checking the model asset")
@@ -88,12 +109,18 @@ def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native:
             from generator import android
 
             android.check(project_dir, context, report, run_host_tests=run_host_tests)
+            if not run_host_tests:
+                report.skip(platform, "host unit tests (javac + JUnit 4)", host_why)
             if config.android_api == "native" and run_native:
                 from generator import native
 
                 native.check_android(project_dir, context, report)
+            elif config.android_api == "native":
+                report.skip(platform, "C++ core and JNI glue (g++, JVM)", native_why)
         else:
             from generator import ios
 
             ios.check(project_dir, context, report, run_native=run_native)
+            if not run_native:
+                report.skip(platform, "C++ core reproduces the expected output (host LibTorch)", native_why)
     return report

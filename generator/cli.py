@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import tempfile
+import time
+import traceback
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,8 +15,10 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from generator import __version__
 from generator.errors import CheckFailedError, ScaffoldError
 from generator.verify import DEFAULT_RTOL
 
@@ -42,9 +49,33 @@ OutIndexOpt = Annotated[Optional[int], typer.Option("--output-index", help="for 
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 
 
+BUG_EXIT = 70  # EX_SOFTWARE (sysexits.h): a bug in scaffold, not in the user's input
+_debug = os.environ.get("SCAFFOLD_DEBUG", "") not in ("", "0")
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="print the full traceback of an unexpected error")] = False) -> None:
+    global _debug
+    _debug = _debug or debug
+
+
+def _bug_report(exc: BaseException) -> Path:
+    """Write the traceback where the user can attach it to a bug report; return the file."""
+    text = f"scaffold {__version__}\nargv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(exc))
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "scaffold" / "bug-reports"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), suffix=".txt", dir=cache)
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="scaffold-bug-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(name)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """User errors: one line, no traceback, the class's exit code."""
+    """User errors: one line, no traceback, the class's exit code; anything else is a bug."""
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
@@ -53,9 +84,21 @@ def _errors() -> Iterator[None]:
     except ScaffoldError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # SIGTERM/SIGHUP arrive as generator.output.Interrupted, carrying their number.
         err.print("interrupted; nothing was written to the output directory")
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + getattr(exc, "signo", signal.SIGINT)) from None
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line and a report, not a traceback
+        if _debug:
+            traceback.print_exc()
+        try:
+            where = f"please report it with the details saved in {_bug_report(exc)}"
+        except OSError as report_exc:
+            where = f"the details could not be saved ({report_exc.strerror}): rerun with --debug and report the traceback"
+        summary = " ".join(str(exc).split())[:200]
+        err.print(f"[bold red]error:[/] {escape(f'unexpected {type(exc).__name__}: {summary}; this is a bug in scaffold: {where}')}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(BUG_EXIT) from None
 
 
 @contextmanager
@@ -166,12 +209,20 @@ def check(
     directory: Annotated[Path, typer.Argument(help="a directory made by scaffold new")],
     skip_host_tests: Annotated[bool, typer.Option("--skip-host-tests", help="do not compile and run the JUnit tests")] = False,
     skip_native: Annotated[bool, typer.Option("--skip-native", help="do not build the C++ core with g++")] = False,
+    no_exec: Annotated[bool, typer.Option("--no-exec", help="static checks only: compile and run none of the project's "
+                                          "code (Java, JUnit tests, C++); the model is still run by the lite interpreter, "
+                                          "which runs no Python")] = False,
 ) -> None:
-    """Verify a generated project offline: files, syntax, asset, expected output, host tests."""
+    """Verify a generated project offline: files, syntax, asset, expected output, host tests.
+
+    This compiles and runs the project's JUnit tests and C++ core: checking a project you did not
+    generate runs its authors' code. Pass --no-exec to run only the static checks.
+    """
     from generator.project import check_project
 
     with _errors(), _progress() as step:
-        report = check_project(directory, run_host_tests=not skip_host_tests, run_native=not skip_native, progress=step)
+        report = check_project(directory, run_host_tests=not skip_host_tests, run_native=not skip_native,
+                               execute=not no_exec, progress=step)
         table = Table("scope", "check", "result", "detail")
         colors = {"pass": "green", "fail": "red", "skip": "yellow"}
         for c in report.checks:

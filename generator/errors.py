@@ -42,6 +42,12 @@ class OutputExistsError(ScaffoldError):
     exit_code = 5
 
 
+class OutputWriteError(ScaffoldError):
+    """Writing the output failed (full disk, read-only file system...); nothing was left behind."""
+
+    exit_code = 8
+
+
 class ToolMissingError(ScaffoldError):
     """An external tool (gradle, javac, g++...) is needed and not found."""
 

@@ -4,22 +4,22 @@ load -> export -> verify -> describe -> goldens -> render platforms -> stamp -> 
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import tempfile
 import time
+import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import __version__, context as ctx, goldens, qengine, record, render, versions
+from generator import __version__, context as ctx, goldens, output as output_dir, qengine, record, render, versions
 from generator.checks import CheckReport
-from generator.errors import ModelError, OutputExistsError, UsageError
+from generator.errors import ModelError, UsageError
 from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
-from generator.loading import LoadedModel, load_model
+from generator.loading import LoadedModel, _is_factory, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, METADATA_FORMAT, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
     parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
@@ -266,41 +266,38 @@ def report_markdown(exp: Exported) -> str:
     return "\n".join(lines) + "\n"
 
 
-# ---- output directory handling ------------------------------------------------------------------
+# ---- what --force may replace, and which files must never be inside DIR ------------------------
 
-def _guard_output(output: Path, force: bool) -> None:
-    if output.exists() and not output.is_dir():
-        raise OutputExistsError(f"{output} exists and is not a directory; choose another --output")
-    if output.is_dir() and any(output.iterdir()):
-        if not force:
-            raise OutputExistsError(f"{output} exists and is not empty; choose another --output or pass --force to replace it")
-        resolved = output.resolve()
-        cwd = Path.cwd().resolve()
-        if resolved in (Path(resolved.anchor), Path.home().resolve()) or resolved == cwd or resolved in cwd.parents:
-            raise OutputExistsError(f"refusing to replace {output} with --force: it is the root, your home or the current directory; choose a new --output")
-
-
-@contextmanager
-def _staging(output: Path, force: bool) -> Iterator[Path]:
-    """Build in a temporary directory beside the target; move it into place only when complete."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{output.name}.scaffold-", dir=output.parent))
+def _is_project_record(data: bytes) -> bool:
     try:
-        yield stage
-        os.chmod(stage, 0o755)
-        if output.is_dir() and any(output.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{output.name}.scaffold-old-", dir=output.parent))
-            old.rmdir()
-            output.rename(old)
-            stage.rename(output)
-            shutil.rmtree(old)
-        else:
-            if output.is_dir():
-                output.rmdir()
-            stage.rename(output)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+        return tomllib.loads(data.decode("utf-8"))["generator"]["name"] == "scaffold"
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return False
+
+
+def _is_export_metadata(data: bytes) -> bool:
+    try:
+        doc = json.loads(data)
+        return doc["format"] == METADATA_FORMAT and str(doc["generator"]).startswith("scaffold ")
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _project_ownership() -> output_dir.Ownership:
+    tree = render.TEMPLATES_DIR / render.section("project")["tree"]
+    entries = {p.name.removesuffix(".jinja") for p in tree.iterdir()}
+    entries |= {record.FILE_NAME, "export"} | {render.section(p)["output"] for p in ctx.PLATFORMS}
+    return output_dir.Ownership(record.FILE_NAME, _is_project_record, frozenset(entries), "project")
+
+
+EXPORT_FILES = (ASSET_NAME, "model_ops.yaml", "report.md", "metadata.json", goldens.SAMPLE_NAME, goldens.EXPECTED_NAME)
+EXPORT_OWNERSHIP = output_dir.Ownership("metadata.json", _is_export_metadata, frozenset(EXPORT_FILES), "export directory")
+
+
+def _inputs(opts: ModelOptions) -> list[Path]:
+    """Files the run reads: DIR may not hold any of them (--force would delete them)."""
+    model = opts.model.rpartition(":")[0] if _is_factory(opts.model) else opts.model
+    return [Path(p) for p in (model, opts.weights, opts.labels, opts.sample_image) if p]
 
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
@@ -342,11 +339,10 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
     output = Path(output) if output is not None else Path(name)
-    _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index)
     notes: list[str] = []
-    with _staging(output, force) as stage:
+    with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
         notes += exp.notes
         (stage / "export" / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
@@ -392,10 +388,9 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
-    _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype)
-    with _staging(output, force) as stage:
+    with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=EXPORT_OWNERSHIP) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
         (stage / "report.md").write_text(report_markdown(exp))
@@ -436,8 +431,9 @@ def doctor() -> list[tuple[str, bool, str]]:
     return rows
 
 
-def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True,
+def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native: bool = True, execute: bool = True,
                   progress: Progress = _noop) -> CheckReport:
     from generator import check
 
-    return check.check_project(Path(project_dir), run_host_tests=run_host_tests, run_native=run_native, progress=progress)
+    return check.check_project(Path(project_dir), run_host_tests=run_host_tests, run_native=run_native,
+                               execute=execute, progress=progress)

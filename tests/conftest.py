@@ -69,12 +69,24 @@ def ts_model(tmp_path):
     return make
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """The real console entry point in a subprocess: what a user sees, tracebacks included."""
+def _cli_env(extra: dict[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONWARNINGS", "ignore")
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real console entry point in a subprocess: what a user sees, tracebacks included."""
     return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=_cli_env(env))
+
+
+def start_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """run_cli without waiting: for races and signals."""
+    return subprocess.Popen([sys.executable, "-m", "generator", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_cli_env(env))
 
 
 def tree_bytes(root: Path) -> dict[str, tuple[bytes, int]]:

@@ -111,22 +111,16 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("error: ") and "Traceback" not in proc.stderr
 
 
-def test_existing_output_is_refused_then_replaced_only_with_force(tmp_path, ts_model):
+def test_existing_output_is_refused_even_with_force_unless_scaffold_made_it(tmp_path, ts_model):
     model = ts_model("classification")
     out = tmp_path / "proj"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    sibling = tmp_path / "sibling.txt"
-    sibling.write_text("outside")
-    code, output = _invoke("new", "demo", "--model", str(model), "--output", str(out), "--input-size", "16x16",
-                           "--platforms", "android")
-    assert code == 5 and "--force" in output and (out / "mine.txt").read_text() == "keep me"
-    code, output = _invoke("new", "demo", "--model", str(model), "--output", str(out), "--input-size", "16x16",
-                           "--platforms", "android", "--force")
-    assert code == 0, output
-    assert not (out / "mine.txt").exists() and (out / record.FILE_NAME).is_file()
-    assert sibling.read_text() == "outside"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["classification.pt", "proj", "sibling.txt"]
+    for extra in ([], ["--force"]):
+        code, output = _invoke("new", "demo", "--model", str(model), "--output", str(out), "--input-size", "16x16",
+                               "--platforms", "android", *extra)
+        assert code == 5 and "--force" in output and (out / "mine.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classification.pt", "proj"]
 
 
 def test_force_refuses_the_current_directory(tmp_path, ts_model, monkeypatch):
