@@ -192,7 +192,7 @@ def test_podfile_and_workflow(tmp_path):
     runs = " ".join(step.get("run", "") for step in steps)
     assert "pod install" in runs
     assert f"-workspace ios/{PRODUCT}.xcworkspace" in runs and f"-scheme {PRODUCT}" in runs
-    assert "platform=iOS Simulator,name=iPhone 15" in runs
+    assert f"platform=iOS Simulator,name={versions.IOS_CI_SIMULATOR}" in runs
     assert next(s for s in steps if s.get("run") == "pod install")["working-directory"] == "ios"
 
 
@@ -208,7 +208,7 @@ def test_project_is_sound_for_every_task(tmp_path, task):
 
 def test_every_file_in_the_right_phase(ios_dir):
     files = {p.relative_to(ios_dir).as_posix() for p in ios_dir.rglob("*") if p.is_file()}
-    files = {f for f in files if ".xcodeproj/" not in f and f != "Podfile"}
+    files = {f for f in files if ".xcodeproj/" not in f and f not in ("Podfile", ".gitignore")}
     assert set(pbxproj.referenced_paths(ios_dir)) == files
     app_sources = phase_paths(ios_dir, PRODUCT, "PBXSourcesBuildPhase")
     app_resources = phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
