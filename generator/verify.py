@@ -14,6 +14,7 @@ from typing import Any
 
 from generator import versions
 from generator.errors import ExportError, ModelError
+from generator.loading import check_zip_sizes
 from generator.metadata import METADATA_KEY
 
 
@@ -58,6 +59,7 @@ def inspect_asset(path: Path) -> AssetInfo:
         raise ModelError(f"asset not found: {path}; pass a .ptl file")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip_sizes(path, zf, path.stat().st_size)
             if not any(n.endswith("/bytecode.pkl") for n in zf.namelist()):
                 raise ModelError(f"{path} is not a lite-interpreter asset (no bytecode); export it with scaffold export")
     except zipfile.BadZipFile:
