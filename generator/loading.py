@@ -34,12 +34,16 @@ class LoadedModel:
         return self.kind == "lite"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def _sha256_of(path: Path, digest: Any = None) -> Any:
+    digest = digest if digest is not None else hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest
+
+
+def sha256_file(path: Path) -> str:
+    return _sha256_of(path).hexdigest()
 
 
 def _is_factory(spec: str) -> bool:
@@ -70,6 +74,8 @@ def classify_file(path: Path) -> str:
         raise ModelError(f"model file not found: {path}; check the --model path")
     if path.is_dir():
         raise ModelError(f"--model {path} is a directory; pass the model file inside it")
+    if not path.is_file():
+        raise ModelError(f"--model {path} is not a regular file (a device or a pipe); pass the model file")
     size = path.stat().st_size
     if size == 0:
         raise ModelError(f"model file {path} is empty; re-save the model (torch.jit.save or torch.export.save)")
@@ -381,7 +387,7 @@ def _load_factory(spec: str, weights: Path | None) -> LoadedModel:
     path = Path(path_text)
     if not path.is_file():
         raise ModelError(f"factory file not found: {path}; use --model path/to/file.py:function")
-    digest = hashlib.sha256(path.read_bytes())
+    digest = _sha256_of(path)
     module_name = f"scaffold_factory_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     try:
         spec_obj = importlib.util.spec_from_file_location(module_name, path)
@@ -413,8 +419,8 @@ def _load_factory(spec: str, weights: Path | None) -> LoadedModel:
         raise ModelError(f"factory {func_name}() returned {type(model).__name__}, not a torch.nn.Module; return the model")
     if weights is not None:
         if not Path(weights).is_file():
-            raise ModelError(f"weights file not found: {weights}; check the --weights path")
-        digest.update(Path(weights).read_bytes())
+            raise ModelError(f"weights file not found or not a regular file: {weights}; check the --weights path")
+        _sha256_of(Path(weights), digest)
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001

@@ -20,7 +20,7 @@ from generator.export import RUNTIME, export as export_lite, operators_yaml
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
     DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, output_range_for,
-    parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
+    parse_floats, parse_range, parse_size, parse_std, parse_task, parse_tolerance, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
 from generator.verify import compare_with_source, inspect_asset, run_module
@@ -125,13 +125,13 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
     """load -> describe -> export -> verify -> goldens, writing out_dir/model.ptl."""
     timings: dict[str, float] = {}
+    parse_task(opts.task)
+    parse_tolerance(opts.tolerance)
     size = parse_size(opts.input_size)
     mean_arg = parse_floats(opts.mean, "--mean", 3)
     std_arg = parse_std(opts.std)
     range_arg = parse_range(opts.output_range)
     labels = read_labels(opts.labels)
-    if not (opts.tolerance >= 0):
-        raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
@@ -322,6 +322,8 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
 
 def inspect_model(path: Path) -> dict[str, Any]:
     info = inspect_asset(Path(path))
+    if info.metadata_error:
+        raise ModelError(info.metadata_error)
     meta = read_embedded(info.metadata_raw) if info.metadata_raw else None
     return {
         "path": str(info.path),
