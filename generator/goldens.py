@@ -163,6 +163,11 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
         "input_chw.bin": input_chw.astype("<f4").tobytes(),
         "output_chw.bin": expected.astype("<f4").tobytes(),
     }
+    if meta.labels:
+        # The apps read labels and palette from the embedded metadata; the host tests from here.
+        vec["labels.txt"] = "\n".join(meta.labels).encode("utf-8")
+    if meta.palette:
+        vec["palette.bin"] = np.asarray(meta.palette, dtype="<i4").reshape(-1).tobytes()
     if meta.task == "image-to-image":
         _, _, h, w = meta.output_shape
         mean, std = meta.output_mean_std()

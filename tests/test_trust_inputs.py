@@ -153,3 +153,52 @@ def test_parsers_refuse_values_float32_cannot_carry():
     assert md.parse_range("-1,1") == (-1.0, 1.0) and md.parse_range("0,255") == (0.0, 255.0)
     with pytest.raises(UsageError, match="too narrow"):
         md.parse_range("0,1e-7")
+
+
+def test_non_utf8_embedded_metadata_is_one_line_in_inspect_and_a_failed_row_in_check(tmp_path, monkeypatch):
+    import zipfile
+
+    from test_trust_loading import rewrite_zip
+
+    save_torchscript(build("classification"), tmp_path / "m.pt")
+    project = tmp_path / "proj"
+    res = run_cli("new", "demo", "--model", str(tmp_path / "m.pt"), "--input-size", "16x16", "--output", str(project))
+    assert res.returncode == 0, res.stderr
+    assets = sorted(project.rglob("*.ptl"))  # export/, android assets, iOS resources
+    assert len(assets) == 3
+    for asset in assets:
+        rewrite_zip(asset, tmp_path / "bad.ptl",
+                    lambda name, data: b"\xff\xfe{}" if name.endswith("extra/scaffold.json") else data)
+        assert any(n.endswith("extra/scaffold.json") for n in zipfile.ZipFile(tmp_path / "bad.ptl").namelist())
+        asset.write_bytes((tmp_path / "bad.ptl").read_bytes())
+    res = run_cli("inspect", str(assets[0]))
+    assert res.returncode == 3 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and "not UTF-8" in res.stderr
+    monkeypatch.setenv("COLUMNS", "300")  # one table row per line
+    res = run_cli("check", str(project), "--skip-host-tests", "--skip-native")
+    assert res.returncode == 7 and "Traceback" not in res.stderr, res.stderr
+    rows = {line.split("│")[2].strip(): line for line in res.stdout.splitlines() if line.count("│") >= 4}
+    assert "fail" in rows["embedded metadata matches scaffold.toml"] and "not UTF-8" in rows["embedded metadata matches scaffold.toml"]
+    assert "pass" in rows["asset reproduces the expected output"]  # the other checks still ran
+
+
+def test_ten_thousand_classes_compile_and_pass_the_host_tests(tmp_path, monkeypatch):
+    """Labels used to be written into ModelSpec.defaults(): 10,000 of them exceed Java's 64 KB
+    method limit ("code too large"). They now live only in the embedded metadata (and in the
+    golden resources the host tests read)."""
+    (tmp_path / "wide.py").write_text(
+        "import torch\ndef make():\n    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.AdaptiveAvgPool2d(1),\n"
+        "                               torch.nn.Flatten(), torch.nn.Linear(4, 10000)).eval()\n")
+    (tmp_path / "labels.txt").write_text("\n".join(f"label {i} \u00e9t\u00e9" for i in range(10000)), encoding="utf-8")
+    project = tmp_path / "wide"
+    res = run_cli("new", "wide", "--model", f"{tmp_path / 'wide.py'}:make", "--labels", str(tmp_path / "labels.txt"),
+                  "--input-size", "32x32", "--platforms", "android", "--output", str(project))
+    assert res.returncode == 0, res.stderr
+    spec = next(project.rglob("ModelSpec.java")).read_text()
+    assert "label 9999" not in spec and len(spec) < 20_000
+    monkeypatch.setenv("COLUMNS", "300")
+    res = run_cli("check", str(project), "--skip-native")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rows = {line.split("│")[2].strip(): line for line in res.stdout.splitlines() if line.count("│") >= 4}
+    assert "pass" in rows["host unit tests (javac + JUnit 4)"]
