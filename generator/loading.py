@@ -183,9 +183,11 @@ def _pickle_globals(data: bytes, count: int = 1):
                 if name in _MEMO_PUTS:
                     memo[len(memo) if name == "MEMOIZE" else arg] = recent[-1] if recent else None
                     continue
+                if name in ("FRAME", "PROTO"):
+                    continue  # leave the stack alone
                 recent.append(arg if name in _STRING_OPS else memo.get(arg) if name in _MEMO_GETS else None)
                 del recent[:-2]
-        except ValueError:
+        except Exception:  # noqa: BLE001 - anything pickletools cannot walk is not a plain archive
             yield "?"
             return
 
@@ -421,6 +423,9 @@ def _load_factory(spec: str, weights: Path | None) -> LoadedModel:
         if not Path(weights).is_file():
             raise ModelError(f"weights file not found or not a regular file: {weights}; check the --weights path")
         _sha256_of(Path(weights), digest)
+        if zipfile.is_zipfile(weights):
+            with zipfile.ZipFile(weights) as zf:
+                check_zip_sizes(Path(weights), zf, Path(weights).stat().st_size)
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001

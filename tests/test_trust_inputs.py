@@ -72,19 +72,19 @@ CASES = [
 
 
 @pytest.mark.parametrize("args, fragment", CASES, ids=[" ".join(a[:1] + a[-2:])[:60] for a, _ in CASES])
-def test_bad_value_is_one_line_and_writes_nothing(files, args, fragment):
+def test_bad_value_is_one_line_and_writes_nothing(files, tmp_path, args, fragment):
     d = files
     (d / "f.py").write_text("import torch\ndef make():\n    return torch.nn.Conv2d(3, 2, 1)\n")
     args = [a.format(d=d) for a in args]
     if "--model" not in args:
         args += ["--model", str(d / "cls.pt")]
-    out = d / "out"
+    out = tmp_path / "out"
     res = run_cli(*args, "--output", str(out), timeout=120)
     problems = [line for line in res.stderr.splitlines() if not line.startswith("- ")]
     assert res.returncode in (2, 3), res.stdout + res.stderr
     assert len(problems) == 1 and problems[0].startswith("error: "), res.stderr
     assert fragment in problems[0], problems[0]
-    assert not out.exists() and not [p for p in d.iterdir() if p.name.startswith(".out.")]
+    assert not out.exists() and not list(tmp_path.iterdir())
 
 
 def test_labels_split_on_newlines_only_and_drop_the_bom(tmp_path):

@@ -219,3 +219,31 @@ def test_pt2_falling_back_to_torchs_legacy_loader_prints_one_line(tmp_path):
     assert res.returncode == 3
     assert "Traceback" not in res.stderr and "RuntimeError" not in res.stderr
     assert "archive_version" in res.stderr.strip().splitlines()[-1]
+
+
+def test_pickle_walker_names_every_global_at_every_protocol():
+    import collections
+    import os
+    import pickle
+
+    from generator.loading import _PICKLE_GLOBALS, _pickle_globals
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert set(_pickle_globals(pickle.dumps(collections.OrderedDict(a=[1]), protocol=proto))) <= _PICKLE_GLOBALS
+        assert "posix.system" in set(_pickle_globals(pickle.dumps([Evil()], protocol=proto)))
+    # STACK_GLOBAL from strings the walker cannot pin down (a DUP between them) is reported as unknown.
+    sneaky = b"\x80\x04\x8c\x02os\x8c\x06system2\x93."
+    assert "?" in set(_pickle_globals(sneaky))
+    # The module and name fetched back from the memo are still named.
+    memo = b"\x80\x04\x8c\x05posix\x94\x8c\x06system\x94(h\x00h\x01\x93."
+    assert "posix.system" in set(_pickle_globals(memo))
+    for proto in (2, 4, 5):
+        buf = io.BytesIO()
+        torch.save(build("segmentation").state_dict(), buf, pickle_protocol=proto)
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+            data = zf.read(next(n for n in zf.namelist() if n.endswith("data.pkl")))
+        assert set(_pickle_globals(data)) <= _PICKLE_GLOBALS
