@@ -12,7 +12,7 @@ import numpy as np
 
 from generator import ci, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
-from generator.errors import ScaffoldError
+from generator.errors import ModelError, ScaffoldError
 from generator.metadata import Metadata, read_embedded
 from generator.verify import excess_error, inspect_asset, load_lite, run_module
 
@@ -56,10 +56,13 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
     report.add(scope, "bytecode version loadable by the app runtimes",
                versions.LITE_BYTECODE_MIN <= info.bytecode_version <= versions.LITE_BYTECODE_MAX,
                f"version {info.bytecode_version}, runtimes load {versions.LITE_BYTECODE_MIN}..{versions.LITE_BYTECODE_MAX}")
-    if info.metadata_raw is None:
-        report.add(scope, "embedded metadata matches scaffold.toml", False, "the asset has no scaffold.json")
-    else:
+    try:
+        if info.metadata_raw is None:
+            raise ModelError(info.metadata_error or "the asset has no scaffold.json")
         embedded = Metadata.from_embedded(read_embedded(info.metadata_raw))
+    except ScaffoldError as exc:
+        report.add(scope, "embedded metadata matches scaffold.toml", False, str(exc))
+    else:
         report.add(scope, "embedded metadata matches scaffold.toml", embedded == meta,
                    "task, sizes, normalization, labels" if embedded == meta else "differs: regenerate the project")
     sample = _first_platform_artifact(project_dir, config, context, "sample")

@@ -37,23 +37,62 @@ def default_sample(width: int, height: int):
     return img
 
 
+# Phones' cameras reach 50 megapixels; a bigger "picture" is more likely a decompression bomb.
+SAMPLE_PIXELS_MAX = 64_000_000
+
+
 def load_sample(path: Path | None, width: int, height: int):
-    """The user's --sample-image (resized with Pillow bilinear, RGB) or the default picture."""
+    """The user's --sample-image as the apps would see it, resized with Pillow bilinear; or the default."""
     if path is None:
         return default_sample(width, height)
-    from PIL import Image, UnidentifiedImageError
+    import warnings
 
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--sample-image {path} is not a regular file; pass a PNG or JPEG file")
     try:
-        with Image.open(path) as im:
-            im.load()
-            rgb = im.convert("RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.width * im.height > SAMPLE_PIXELS_MAX:
+                    raise Image.DecompressionBombError(f"{im.width}x{im.height}")
+                im.load()
+                rgb = to_app_rgb(ImageOps.exif_transpose(im))
     except FileNotFoundError:
         raise UsageError(f"--sample-image not found: {path}; check the path") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except Image.DecompressionBombError:
+        raise UsageError(
+            f"--sample-image {path} has more than {SAMPLE_PIXELS_MAX // 1_000_000} million pixels; pass a smaller picture"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise UsageError(f"--sample-image {path} is not a readable image ({exc}); pass a PNG or JPEG") from None
     if rgb.size != (width, height):
         rgb = rgb.resize((width, height), Image.BILINEAR)
     return rgb
+
+
+def to_app_rgb(im):
+    """8-bit RGB with the values the apps read from the same picture.
+
+    16-bit pictures are scaled to 8 bits (Pillow's convert would clip them). Both apps read
+    straight (unpremultiplied) colour and ignore alpha; Android's getPixels and iOS's
+    premultiplied drawing turn fully transparent pixels black, so they are black here too.
+    """
+    from PIL import Image
+
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        values = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.floor(values / 257.0 + 0.5), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if im.mode == "RGB":
+        return im.copy()
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
+        rgba = np.array(im.convert("RGBA"))
+        rgba[rgba[..., 3] == 0, :3] = 0
+        return Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB")
+    return im.convert("RGB")
 
 
 def png_bytes(img) -> bytes:
@@ -150,6 +189,11 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
         "input_chw.bin": input_chw.astype("<f4").tobytes(),
         "output_chw.bin": expected.astype("<f4").tobytes(),
     }
+    if meta.labels:
+        # The apps read labels and palette from the embedded metadata; the host tests from here.
+        vec["labels.txt"] = "\n".join(meta.labels).encode("utf-8")
+    if meta.palette:
+        vec["palette.bin"] = np.asarray(meta.palette, dtype="<i4").reshape(-1).tobytes()
     if meta.task == "image-to-image":
         _, _, h, w = meta.output_shape
         mean, std = meta.output_mean_std()

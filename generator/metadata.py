@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import colorsys
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +119,8 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     parts = text.lower().replace(" ", "").split("x")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    # str.isdigit also accepts superscripts and other digits int() refuses.
+    if len(parts) != 2 or not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts):
         raise UsageError(f"--input-size {text!r} is not WIDTHxHEIGHT; write it like 256x256")
     w, h = int(parts[0]), int(parts[1])
     if not (1 <= w <= INPUT_SIZE_MAX and 1 <= h <= INPUT_SIZE_MAX):
@@ -152,6 +155,16 @@ def parse_input_shape(text: str | None, dtype: str | None, task: str | None) -> 
     return shape, dtype
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_MIN_NORMAL = 1.1754943508222875e-38
+RANGE_DIGITS = 1e-6  # float32 keeps ~7 significant digits: a narrower range collapses in the apps
+
+
+def _float32_ok(value: float) -> bool:
+    """Written into the apps as a float literal and used there in float32: finite and not denormal."""
+    return value == 0.0 or FLOAT32_MIN_NORMAL <= abs(value) <= FLOAT32_MAX
+
+
 def parse_floats(text: str | None, option: str, count: int) -> tuple[float, ...] | None:
     if text is None:
         return None
@@ -159,8 +172,11 @@ def parse_floats(text: str | None, option: str, count: int) -> tuple[float, ...]
         values = tuple(float(p) for p in text.split(","))
     except ValueError:
         raise UsageError(f"{option} {text!r} is not {count} comma-separated numbers; e.g. 0.485,0.456,0.406") from None
-    if len(values) != count or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+    if len(values) != count or not all(math.isfinite(v) for v in values):
         raise UsageError(f"{option} {text!r} needs exactly {count} finite numbers separated by commas")
+    if not all(_float32_ok(v) for v in values):
+        raise UsageError(f"{option} {text!r} has a value the apps cannot hold in float32 (beyond 1e-38..3e38); "
+                         "use ordinary magnitudes")
     return values
 
 
@@ -173,23 +189,59 @@ def parse_std(text: str | None) -> tuple[float, float, float] | None:
 
 def parse_range(text: str | None) -> tuple[float, float] | None:
     values = parse_floats(text, "--output-range", 2)
-    if values is not None and not values[0] < values[1]:
+    if values is None:
+        return None
+    lo, hi = values
+    if not lo < hi:
         raise UsageError(f"--output-range {text!r} must be LOW,HIGH with LOW < HIGH; e.g. -1,1")
+    # The apps map x to (x - lo) / (hi - lo) in float32, as x * (1 / (hi - lo)) + (-lo / (hi - lo)).
+    if not hi - lo >= RANGE_DIGITS * max(1.0, abs(lo), abs(hi)) or not math.isfinite(hi - lo):
+        raise UsageError(f"--output-range {text!r} is too narrow for float32 (HIGH - LOW must be at least "
+                         f"{RANGE_DIGITS:g} of the larger bound, and at least {RANGE_DIGITS:g}); e.g. -1,1")
     return values  # type: ignore[return-value]
 
 
+def parse_tolerance(value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"--tolerance {value} must be a finite number >= 0; e.g. 1e-4")
+    return value
+
+
+def parse_task(task: str | None) -> str | None:
+    if task is not None and task not in TASKS:
+        raise UsageError(f"--task {task!r} is unknown; use one of {', '.join(TASKS)}")
+    return task
+
+
+LABELS_BYTES_MAX = 8 << 20
+LABELS_COUNT_MAX = 100_000
+
+
 def read_labels(path: Path | None) -> tuple[str, ...] | None:
+    """One label per line. Only \\n and \\r\\n end a line (a \\v or U+2028 inside a label stays in it);
+    a UTF-8 byte order mark is dropped; the file is read with a bound, never to its end."""
     if path is None:
         return None
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():
+            raise UsageError(f"labels file {path} is not a regular file; pass a text file with one label per line")
+        with open(path, "rb") as fh:
+            raw = fh.read(LABELS_BYTES_MAX + 1)
     except FileNotFoundError:
         raise UsageError(f"labels file not found: {path}; pass a text file with one label per line") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"labels file {path} is not UTF-8 text; save it as UTF-8, one label per line") from None
     except OSError as exc:
         raise UsageError(f"cannot read labels file {path}: {exc.strerror}; check the path") from None
-    labels = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if len(raw) > LABELS_BYTES_MAX:
+        raise UsageError(f"labels file {path} is larger than {LABELS_BYTES_MAX >> 20} MiB; put one short label per line")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"labels file {path} is not UTF-8 text; save it as UTF-8, one label per line") from None
+    lines = text.split("\n")
+    if len(lines) > LABELS_COUNT_MAX + 1:
+        raise UsageError(f"labels file {path} has more than {LABELS_COUNT_MAX} lines; give one label per class")
+    labels = tuple(line.strip() for line in lines if line.strip())
     if not labels:
         raise UsageError(f"labels file {path} is empty; put one label per line")
     return labels

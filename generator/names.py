@@ -20,6 +20,29 @@ JAVA_KEYWORDS = frozenset(
     record sealed permits non-sealed""".split()
 )
 
+# Swift keywords (The Swift Programming Language, "Lexical Structure: Keywords and Punctuation"):
+# the iOS product name becomes a module name in `@testable import <Product>`.
+SWIFT_KEYWORDS = frozenset(
+    """associatedtype borrowing class consuming deinit enum extension fileprivate func import init inout
+    internal let nonisolated open operator private precedencegroup protocol public rethrows static struct
+    subscript typealias var break case catch continue default defer do else fallthrough for guard if in
+    repeat return throw switch where while Any as await false is nil self Self super throws true try
+    Protocol Type associativity convenience dynamic didSet final get indirect infix lazy left mutating
+    none optional override postfix prefix required right set some unowned weak willSet""".split()
+)
+# Device names Windows reserves in every directory, with any extension, in any case.
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)]
+)
+# Packages the JVM, ART, Kotlin or Android keep for themselves: classes there fail to load or build.
+RESERVED_PACKAGE_ROOTS = ("java", "javax", "android", "androidx", "kotlin", "kotlinx", "dalvik", "com.android")
+SEGMENT_MAX = 100  # a segment is a directory name; file systems allow 255 bytes
+
+
+def windows_reserved(name: str) -> bool:
+    return name.split(".", 1)[0].lower() in WINDOWS_RESERVED
+
+
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _SEGMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 NAME_MAX = 64
@@ -39,6 +62,8 @@ def validate_name(name: str) -> str:
         raise UsageError(f"project name is longer than {NAME_MAX} characters; choose a shorter one")
     if not _NAME_RE.match(name):
         raise UsageError(f"project name {name!r} has characters other than letters, digits, '-' and '_'; rename it")
+    if windows_reserved(name):
+        raise UsageError(f"project name {name!r} is a device name Windows reserves; the project could not be cloned there, rename it")
     return name
 
 
@@ -55,7 +80,7 @@ def package_segment_from(name: str) -> str:
     seg = re.sub(r"[^a-z0-9_]", "", name.lower().replace("-", "_"))
     if not seg or seg[0].isdigit():
         seg = "app" + seg
-    if seg in JAVA_KEYWORDS:
+    if seg in JAVA_KEYWORDS or windows_reserved(seg):
         seg += "_app"
     return seg
 
@@ -84,6 +109,15 @@ def validate_package(package: str) -> str:
             raise UsageError(f"--package {package!r}: segment {seg!r} may only hold letters, digits and '_'")
         if seg in JAVA_KEYWORDS:
             raise UsageError(f"--package {package!r}: segment {seg!r} is a Java keyword; rename it (e.g. {seg}_app)")
+        if len(seg) > SEGMENT_MAX:
+            raise UsageError(f"--package segment {seg[:20]}... is {len(seg)} characters; each segment is a directory, "
+                             f"keep it to {SEGMENT_MAX}")
+        if windows_reserved(seg):
+            raise UsageError(f"--package {package!r}: segment {seg!r} is a device name Windows reserves; rename it (e.g. {seg}_app)")
+    for root in RESERVED_PACKAGE_ROOTS:
+        if package == root or package.startswith(root + "."):
+            raise UsageError(f"--package {package!r} is under {root}, which belongs to the platform; "
+                             f"use your own domain, e.g. com.example.{segments[-1]}")
     return package
 
 

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator import versions
-from generator.names import pbx_string
+from generator.names import SWIFT_KEYWORDS, pbx_string, windows_reserved
 from generator.errors import UsageError
 
 OBJECT_VERSION = "56"  # Xcode 14 format: opens in Xcode 14-16 and CocoaPods >= 1.12 can edit it
@@ -92,6 +92,9 @@ def validate_product_name(name: str) -> str:
         raise UsageError(
             f"iOS product name {name!r} clashes with an Apple module or a generated class; choose another name"
         )
+    if name in SWIFT_KEYWORDS or windows_reserved(name):
+        why = "a Swift keyword (the tests `@testable import` it)" if name in SWIFT_KEYWORDS else "a device name Windows reserves"
+        raise UsageError(f"iOS product name {name!r} is {why}; choose another project name")
     return name
 
 

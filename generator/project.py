@@ -20,7 +20,7 @@ from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operato
 from generator.loading import LoadedModel, _is_factory, load_model
 from generator.metadata import (
     DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, METADATA_FORMAT, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
-    parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
+    parse_floats, parse_range, parse_size, parse_std, parse_task, parse_tolerance, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
 from generator.verify import (
@@ -153,14 +153,14 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
 
 def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> Exported:
     timings: dict[str, float] = {}
+    parse_task(opts.task)
+    parse_tolerance(opts.tolerance)
     size = parse_size(opts.input_size)
     mean_arg = parse_floats(opts.mean, "--mean", 3)
     std_arg = parse_std(opts.std)
     range_arg = parse_range(opts.output_range)
     labels = read_labels(opts.labels)
     tensor_input = parse_input_shape(opts.input_shape, opts.input_dtype, opts.task)
-    if not (opts.tolerance >= 0):
-        raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
     if not (0 <= opts.rtol < 1):
         raise UsageError(f"--rtol {opts.rtol} must be >= 0 and < 1; e.g. {DEFAULT_RTOL:g}")
     if opts.output_index is not None and opts.output_index < 0:
@@ -406,6 +406,8 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
 
 def inspect_model(path: Path) -> dict[str, Any]:
     info = inspect_asset(Path(path))
+    if info.metadata_error:
+        raise ModelError(info.metadata_error)
     meta = read_embedded(info.metadata_raw) if info.metadata_raw else None
     return {
         "path": str(info.path),

@@ -15,6 +15,7 @@ from typing import Any
 
 from generator import versions
 from generator.errors import ExportError, ModelError, UsageError
+from generator.loading import check_zip_sizes
 from generator.metadata import METADATA_KEY
 
 
@@ -26,6 +27,7 @@ class AssetInfo:
     operators: list[str]
     metadata_raw: str | None
     extra_files: list[str] = field(default_factory=list)
+    metadata_error: str | None = None  # why metadata_raw is None although the asset has scaffold.json
 
 
 def read_extra_files(path: Path) -> dict[str, bytes]:
@@ -63,6 +65,7 @@ def inspect_asset(path: Path) -> AssetInfo:
         raise ModelError(f"asset not found: {path}; pass a .ptl file")
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip_sizes(path, zf, path.stat().st_size)
             if not any(n.endswith("/bytecode.pkl") for n in zf.namelist()):
                 raise ModelError(f"{path} is not a lite-interpreter asset (no bytecode); export it with scaffold export")
     except zipfile.BadZipFile:
@@ -74,13 +77,19 @@ def inspect_asset(path: Path) -> AssetInfo:
         ops = sorted(_export_operator_list(module))
     extras = read_extra_files(path)
     raw = extras.get(METADATA_KEY)
+    text, error = None, None
+    try:
+        text = raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        error = f"the embedded {METADATA_KEY} in {path} is not UTF-8 text; regenerate the asset with scaffold export"
     return AssetInfo(
         path=path,
         size=path.stat().st_size,
         bytecode_version=version,
         operators=ops,
-        metadata_raw=raw.decode("utf-8") if raw is not None else None,
+        metadata_raw=text,
         extra_files=sorted(extras),
+        metadata_error=error,
     )
 
 

@@ -14,7 +14,7 @@ enum ModelSpec {
     static let outputMean: [Float] = [0.5, 0.5, 0.5]
     static let outputStd: [Float] = [0.5, 0.5, 0.5]
     static let outputShape: [Int] = [1, 3, 8, 8]
-    static let palette: [[UInt8]] = []
+    // Labels and palette are read from the metadata only: thousands of classes do not belong in source.
 }
 
 /// The "scaffold.json" metadata embedded in the model.

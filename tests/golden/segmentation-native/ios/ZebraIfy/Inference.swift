@@ -14,7 +14,7 @@ enum ModelSpec {
     static let outputMean: [Float] = [0.0, 0.0, 0.0]
     static let outputStd: [Float] = [1.0, 1.0, 1.0]
     static let outputShape: [Int] = [1, 4, 8, 8]
-    static let palette: [[UInt8]] = [[0, 0, 0], [36, 96, 242], [124, 191, 29], [242, 36, 217]]
+    // Labels and palette are read from the metadata only: thousands of classes do not belong in source.
 }
 
 /// The "scaffold.json" metadata embedded in the model.
@@ -201,7 +201,7 @@ final class Predictor {
         let width = shape.last ?? 0
         let channels = width * height > 0 ? output.count / (width * height) : 0
         let classes = try TorchModule.argmax(floatData(output), channels: channels, width: width, height: height)
-        let palette = ModelSpec.palette
+        let palette = (metadata?.palette ?? []).map { $0.map { UInt8(clamping: $0) } }
         var mask = [UInt8](repeating: 255, count: width * height * 4)
         classes.withUnsafeBytes { raw in
             for (i, value) in raw.bindMemory(to: Int32.self).enumerated() where !palette.isEmpty {

@@ -25,7 +25,8 @@ public class OutputsTest {
     public void formatsTheGoldenTopK() throws Exception {
         float[] probs = Goldens.floats("softmax.bin");
         int[] top = Goldens.ints("top5.bin");
-        ModelSpec spec = ModelSpec.defaults();
+        ModelSpec spec = new ModelSpec("classification", 1, 1, new float[] {0f, 0f, 0f},
+                new float[] {1f, 1f, 1f}, null, Goldens.labels(), new int[0][]);
         String text = Outputs.formatTopK(probs, top, spec.labels());
         assertTrue(text, text.startsWith("1. " + spec.label(top[0]) + "  "));
         for (int r = 1; r < top.length; r++) {

@@ -106,7 +106,8 @@ public final class ModelSpec {
 
     /**
      * The values known when the app was generated. Only a fallback for a model asset that carries
-     * no metadata (ModelRunner logs a warning when it uses it).
+     * no metadata (ModelRunner logs a warning when it uses it). Labels and palette live only in
+     * that metadata: thousands of classes written here would exceed Java's 64 KB method limit.
      */
     public static ModelSpec defaults() {
         return new ModelSpec(
@@ -116,10 +117,8 @@ public final class ModelSpec {
                 new float[] { 0.0f, 0.0f, 0.0f },
                 new float[] { 1.0f, 1.0f, 1.0f },
                 new double[] { -1.0, 1.0 },
-                new String[] {
-                },
-                new int[][] {
-                });
+                new String[0],
+                new int[0][]);
     }
 
     public float[] mean() {

@@ -25,6 +25,7 @@ public class ModelSpecTest {
         assertEquals(8, spec.height);
         assertArrayEquals(new float[] { 0.0f, 0.0f, 0.0f }, spec.mean(), 0f);
         assertArrayEquals(new float[] { 1.0f, 1.0f, 1.0f }, spec.std(), 0f);
+        // Labels and palette come only from the embedded metadata (see ModelSpec.defaults).
         assertEquals(0, spec.labels().length);
         assertEquals(0, spec.palette().length);
         assertTrue(spec.hasOutputRange());

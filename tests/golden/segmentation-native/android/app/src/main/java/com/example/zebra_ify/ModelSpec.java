@@ -106,7 +106,8 @@ public final class ModelSpec {
 
     /**
      * The values known when the app was generated. Only a fallback for a model asset that carries
-     * no metadata (ModelRunner logs a warning when it uses it).
+     * no metadata (ModelRunner logs a warning when it uses it). Labels and palette live only in
+     * that metadata: thousands of classes written here would exceed Java's 64 KB method limit.
      */
     public static ModelSpec defaults() {
         return new ModelSpec(
@@ -116,18 +117,8 @@ public final class ModelSpec {
                 new float[] { 0.485f, 0.456f, 0.406f },
                 new float[] { 0.229f, 0.224f, 0.225f },
                 null,
-                new String[] {
-                    "class 0",
-                    "class 1",
-                    "class 2",
-                    "class 3",
-                },
-                new int[][] {
-                    { 0, 0, 0 },
-                    { 36, 96, 242 },
-                    { 124, 191, 29 },
-                    { 242, 36, 217 },
-                });
+                new String[0],
+                new int[0][]);
     }
 
     public float[] mean() {

@@ -24,7 +24,7 @@ public class OutputsTest {
     @Test
     public void paletteCoversEveryClassInTheGoldenMask() throws Exception {
         int[] classMap = Goldens.ints("argmax.bin");
-        int[][] palette = ModelSpec.defaults().palette();
+        int[][] palette = Goldens.palette();
         int[] gray = new int[classMap.length];
         Arrays.fill(gray, 0xFF808080);
         int[] colored = Outputs.overlayMask(gray, classMap, palette, 1.0f);
@@ -34,7 +34,7 @@ public class OutputsTest {
             int expected = 0xFF000000 | palette[c][0] << 16 | palette[c][1] << 8 | palette[c][2];
             assertEquals("pixel " + i, expected, colored[i]);
         }
-        assertTrue(Outputs.classShares(classMap, ModelSpec.defaults().labels(), 5).length() > 0);
+        assertTrue(Outputs.classShares(classMap, Goldens.labels(), 5).length() > 0);
     }
 
     // ---- summarize ----
