@@ -64,8 +64,13 @@ def png_bytes(img) -> bytes:
 
 
 def input_tensor(img, meta: Metadata):
+    import torch
     import torchvision.transforms.functional as F
 
+    if meta.input_channels == 1:
+        y = rgb_to_ycbcr(np.asarray(img.convert("RGB")))[0]
+        t = ((y / np.float32(255)) - np.float32(meta.mean[0])) / np.float32(meta.std[0])
+        return torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).reshape(1, 1, *y.shape)
     t = F.to_tensor(img)
     t = F.normalize(t, list(meta.mean), list(meta.std))
     return t.unsqueeze(0).contiguous()
@@ -87,6 +92,66 @@ def chw_to_argb(chw: np.ndarray, width: int, height: int, mean, std) -> np.ndarr
     v = np.where(np.isnan(v), np.float32(0), v)
     v = np.clip(v, np.float32(0), np.float32(1))
     q = np.floor(v * np.float32(255) + np.float32(0.5)).astype(np.uint32)
+    packed = (np.uint32(255) << 24) | (q[0] << 16) | (q[1] << 8) | q[2]
+    return packed.reshape(-1).view(np.int32)
+
+
+# ---- luma (Y) models: YCbCr, JPEG / BT.601 full range -------------------------------------------
+# Every operation below is one float32 operation, in the order the Java (ImageTensors) and the
+# C++ core write them, so the three agree to the bit. The formulas are JFIF's (what Pillow's
+# "YCbCr" mode uses); Pillow computes them in fixed point and rounds to bytes, these stay float.
+
+def _f(x: float) -> np.float32:
+    return np.float32(x)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 -> 3xHxW float32 Y, Cb, Cr in 0..255 (not rounded)."""
+    r, g, b = (rgb[..., c].astype(np.float32) for c in range(3))
+    y = _f(0.299) * r + _f(0.587) * g + _f(0.114) * b
+    cb = _f(128) - _f(0.168736) * r - _f(0.331264) * g + _f(0.5) * b
+    cr = _f(128) + _f(0.5) * r - _f(0.418688) * g - _f(0.081312) * b
+    return np.stack([y, cb, cr]).astype(np.float32)
+
+
+def resize_bilinear(plane: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Bilinear resize with half-pixel centers (torch's align_corners=False, antialias off):
+    src = (dst + 0.5) * (in / out) - 0.5, clamped at 0; neighbours x0 = floor(src) and
+    min(x0 + 1, in - 1); value = (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly."""
+    in_h, in_w = plane.shape
+
+    def axis(out_n: int, in_n: int):
+        scale = _f(in_n) / _f(out_n)
+        src = (np.arange(out_n, dtype=np.float32) + _f(0.5)) * scale - _f(0.5)
+        src = np.maximum(src, _f(0))
+        i0 = np.floor(src).astype(np.int64)
+        i1 = np.minimum(i0 + 1, in_n - 1)
+        frac = (src - i0.astype(np.float32)).astype(np.float32)
+        return i0, i1, frac
+
+    x0, x1, lx = axis(out_w, in_w)
+    y0, y1, ly = axis(out_h, in_h)
+    hx = _f(1) - lx
+    hy = (_f(1) - ly)[:, None]
+    top = plane[y0][:, x0] * hx + plane[y0][:, x1] * lx
+    bottom = plane[y1][:, x0] * hx + plane[y1][:, x1] * lx
+    return (top * hy + bottom * ly[:, None]).astype(np.float32)
+
+
+def ycbcr_output_argb(y_out: np.ndarray, out_w: int, out_h: int, mean: float, std: float, rgb: np.ndarray) -> np.ndarray:
+    """The picture a luma model's app shows: Y from the model (x * std + mean, clamped to 0..1,
+    times 255), Cb and Cr of the input picture resized bilinearly to the output size, back to
+    RGB with the JFIF inverse, clamped to 0..255 and rounded half up."""
+    v = y_out.reshape(out_h, out_w).astype(np.float32) * _f(std) + _f(mean)
+    v = np.where(np.isnan(v), _f(0), v)
+    luma = np.clip(v, _f(0), _f(1)) * _f(255)
+    planes = rgb_to_ycbcr(rgb)
+    cb = resize_bilinear(planes[1], out_w, out_h) - _f(128)
+    cr = resize_bilinear(planes[2], out_w, out_h) - _f(128)
+    r = luma + _f(1.402) * cr
+    g = luma - _f(0.344136) * cb - _f(0.714136) * cr
+    b = luma + _f(1.772) * cb
+    q = [np.floor(np.clip(c, _f(0), _f(255)) + _f(0.5)).astype(np.uint32) for c in (r, g, b)]
     packed = (np.uint32(255) << 24) | (q[0] << 16) | (q[1] << 8) | q[2]
     return packed.reshape(-1).view(np.int32)
 
@@ -124,7 +189,13 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
         "input_chw.bin": input_chw.astype("<f4").tobytes(),
         "output_chw.bin": expected.astype("<f4").tobytes(),
     }
-    if meta.task == "image-to-image":
+    if meta.task == "image-to-image" and meta.input_channels == 1:
+        _, _, h, w = meta.output_shape
+        mean, std = meta.output_mean_std()
+        rgb = np.asarray(img.convert("RGB"))
+        vec["ycbcr.bin"] = rgb_to_ycbcr(rgb).astype("<f4").tobytes()
+        vec["output_argb.bin"] = ycbcr_output_argb(expected, w, h, mean[0], std[0], rgb).astype("<i4").tobytes()
+    elif meta.task == "image-to-image":
         _, _, h, w = meta.output_shape
         mean, std = meta.output_mean_std()
         vec["output_argb.bin"] = chw_to_argb(expected, w, h, mean, std).astype("<i4").tobytes()

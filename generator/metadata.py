@@ -16,7 +16,8 @@ from generator.names import json_compact
 
 TASKS = ("image-to-image", "classification", "segmentation", "tensor")
 METADATA_KEY = "scaffold.json"
-METADATA_FORMAT = 1
+# 2: input.channels (3 for RGB, 1 for a luma-only super-resolution model). Readers accept 1 and 2.
+METADATA_FORMAT = 2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,6 +43,8 @@ class Metadata:
     output_range: tuple[float, float] | None = None
     labels: tuple[str, ...] = ()
     palette: tuple[tuple[int, int, int], ...] = field(default=())
+    # 1: the model sees the Y (luma) plane of YCbCr and outputs Y; the apps upscale CbCr around it.
+    input_channels: int = 3
 
     @property
     def num_classes(self) -> int:
@@ -64,6 +67,7 @@ class Metadata:
                 "height": self.input_height,
                 "mean": list(self.mean),
                 "std": list(self.std),
+                "channels": self.input_channels,
             },
             "output": {
                 "shape": list(self.output_shape),
@@ -91,6 +95,7 @@ class Metadata:
                 output_range=(float(rng[0]), float(rng[1])) if rng else None,
                 labels=tuple(str(x) for x in data.get("labels", [])),
                 palette=tuple(tuple(int(v) for v in c) for c in data.get("palette", [])),
+                input_channels=int(data["input"].get("channels", 3)),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
@@ -156,22 +161,26 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
 
 # ---- deciding what the model is -----------------------------------------------------------------
 
-def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
-    """Task from the output shape; an explicit --task is checked against the shape instead."""
+def detect_task(output_shape: tuple[int, ...], requested: str | None, input_channels: int = 3) -> str:
+    """Task from the output shape; an explicit --task is checked against the shape instead.
+
+    A model that takes one channel and returns one (1x1xHxW -> 1x1xH'xW') is a luma (Y)
+    image-to-image model, such as ESPCN super-resolution."""
     shape = tuple(output_shape)
+    image_channels = 1 if input_channels == 1 else 3
     shape_text = "x".join(str(d) for d in shape)
     if requested is not None:
         if requested not in TASKS:
             raise UsageError(f"--task {requested!r} is unknown; use one of {', '.join(TASKS)}")
         ok = {
-            "image-to-image": len(shape) == 4 and shape[0] == 1 and shape[1] == 3,
+            "image-to-image": len(shape) == 4 and shape[0] == 1 and shape[1] == image_channels,
             "classification": len(shape) == 2 and shape[0] == 1 and shape[1] >= 1,
             "segmentation": len(shape) == 4 and shape[0] == 1 and shape[1] >= 1,
             "tensor": len(shape) >= 1,
         }[requested]
         if not ok:
             need = {
-                "image-to-image": "1x3xHxW",
+                "image-to-image": f"1x{image_channels}xHxW",
                 "classification": "1xK",
                 "segmentation": "1xKxHxW",
                 "tensor": "any tensor",
@@ -180,7 +189,7 @@ def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
         return requested
     if len(shape) == 2 and shape[0] == 1 and shape[1] >= 2:
         return "classification"
-    if len(shape) == 4 and shape[0] == 1 and shape[1] == 3:
+    if len(shape) == 4 and shape[0] == 1 and shape[1] == image_channels:
         return "image-to-image"
     if len(shape) == 4 and shape[0] == 1 and shape[1] >= 2:
         return "segmentation"
@@ -222,7 +231,7 @@ def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
 
 
 def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
-             output_range, labels: tuple[str, ...] | None) -> Metadata:
+             output_range, labels: tuple[str, ...] | None, input_channels: int = 3) -> Metadata:
     """Assemble and cross-check the metadata; labels must match the class count."""
     classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
     if task in ("classification", "segmentation"):
@@ -243,6 +252,7 @@ def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
         output_range=output_range,
         labels=tuple(labels or ()),
         palette=palette,
+        input_channels=input_channels,
     )
 
 

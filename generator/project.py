@@ -102,10 +102,8 @@ def _param_bytes(module: Any) -> int | None:
         return None
 
 
-def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] | None) -> str:
-    """The task, deciding from a small forward pass when the user did not say."""
-    if opts.task is not None and size is not None:
-        return opts.task
+def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] | None) -> tuple[str, int]:
+    """The task and the input channels (3, or 1 for a luma model), from a small forward pass."""
     import torch
 
     probe_w, probe_h = size or (PROBE_SIZE, PROBE_SIZE)
@@ -113,13 +111,22 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
     x = torch.rand(1, 3, probe_h, probe_w, generator=gen)
     try:
         out = run_module(loaded.module, x, "the model")
-    except ModelError:
+    except ModelError as first:
+        # Super-resolution models (ESPCN) take the Y plane alone: 1xHxW in, 1xrHxrW out.
+        try:
+            out = run_module(loaded.module, x[:, :1], "the model")
+        except ModelError:
+            out = None
+        if out is not None and out.dim() == 4 and out.shape[1] == 1:
+            return detect_task(tuple(out.shape), opts.task, input_channels=1), 1
         if size is not None:
-            raise
+            raise first
         # Some models need a minimum size (or a fixed one, when traced): try the common one.
         x = torch.rand(1, 3, 224, 224, generator=gen)
         out = run_module(loaded.module, x, "the model")
-    return detect_task(tuple(out.shape), opts.task)
+    if opts.task is not None and size is not None:
+        return opts.task, 3
+    return detect_task(tuple(out.shape), opts.task), 3
 
 
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
@@ -137,7 +144,7 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
     progress("running the model on the sample")
     with _timed(timings, "reference"):
-        task = _probe_task(loaded, opts, size)
+        task, channels = _probe_task(loaded, opts, size)
         if size is None:
             side = DEFAULT_INPUT_SIZE[task]
             size = (side, side)
@@ -145,19 +152,15 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
         mean = mean_arg or default_mean
         std = std_arg or default_std
         img = goldens.load_sample(opts.sample_image, *size)
-        probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
+        probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), (), input_channels=channels)  # type: ignore[arg-type]
         example = goldens.input_tensor(img, probe_meta)
         reference = run_module(loaded.module, example, "the model")
-        task = detect_task(tuple(reference.shape), opts.task)
+        task = detect_task(tuple(reference.shape), opts.task, input_channels=channels)
         observed = (float(reference.min()), float(reference.max())) if reference.numel() else (0.0, 0.0)
         out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, observed)
-        if task == "image-to-image" and tuple(reference.shape[2:]) != (size[1], size[0]):
-            raise UsageError(
-                f"image-to-image output is {reference.shape[3]}x{reference.shape[2]} but the input is {size[0]}x{size[1]}; "
-                "the apps show the output over the input: pass --task tensor, or a model that keeps the size"
-            )
+        # image-to-image outputs may have another size (super-resolution): the apps show them at their own.
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels)
+                        output_range=out_range, labels=labels, input_channels=channels)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
@@ -177,7 +180,7 @@ def report_markdown(exp: Exported) -> str:
     rows = [
         ("model", f"`{exp.loaded.source}` ({exp.loaded.kind}, sha256 {exp.loaded.sha256[:16]}...)"),
         ("task", exp.meta.task),
-        ("input", f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
+        ("input", f"1x{exp.meta.input_channels}x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
         ("export", e.method),
         ("passes run", "; ".join(e.passes_run) or "none"),

@@ -44,6 +44,8 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
     }
     if meta.output_range is not None:
         doc["metadata"]["output_range"] = list(meta.output_range)
+    if meta.input_channels != 3:
+        doc["metadata"]["input_channels"] = meta.input_channels
     doc["model"]["tolerance"] = config.tolerance
     return HEADER + tomli_w.dumps(doc)
 
@@ -77,6 +79,7 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             output_range=(float(rng[0]), float(rng[1])) if rng else None,
             labels=tuple(m["labels"]),
             palette=tuple(tuple(c) for c in m["palette"]),
+            input_channels=int(m.get("input_channels", 3)),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise CheckFailedError(f"{path} is unreadable ({type(exc).__name__}: {exc}); regenerate the project") from None
