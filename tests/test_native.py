@@ -346,6 +346,37 @@ def test_softmax_top_k_and_argmax(driver):
     assert expected[0] == 1
 
 
+def test_luma_helpers_match_the_generator_and_torch(driver):
+    """YCbCr, the Y tensor and the Y + upscaled CbCr picture against goldens.py (bit for bit),
+    the bilinear upscale against torch's interpolate (same mapping, float rounding apart)."""
+    from generator import goldens
+
+    image = _all_levels_image()
+    rgb = np.asarray(image)
+    rgba = image.convert("RGBA").tobytes()
+    planes = goldens.rgb_to_ycbcr(rgb)
+    assert driver.rgba_to_ycbcr(rgba, 16, 16) == planes.astype("<f4").tobytes()
+    ycbcr_pil = np.asarray(image.convert("YCbCr"), np.float32).transpose(2, 0, 1)
+    assert np.abs(planes - ycbcr_pil).max() <= 1.0  # Pillow rounds its fixed-point result to bytes
+    y = driver.rgba_to_y(rgba, 16, 16, 0.25, 0.5)
+    assert y == native.reference_input(rgba, 16, 16, [0.25] * 3, [0.5] * 3, channels=1)
+    assert y == (((planes[0] / np.float32(255)) - np.float32(0.25)) / np.float32(0.5)).astype("<f4").tobytes()
+
+    for out_w, out_h in ((48, 48), (37, 20), (16, 16), (5, 9)):
+        resized = goldens.resize_bilinear(planes[1], out_w, out_h)
+        torch_resized = torch.nn.functional.interpolate(torch.from_numpy(planes[1])[None, None], size=(out_h, out_w),
+                                                        mode="bilinear", align_corners=False)[0, 0].numpy()
+        np.testing.assert_allclose(resized, torch_resized, atol=1e-3, rtol=0)
+        y_out = np.random.RandomState(out_w).uniform(-1.2, 1.2, out_w * out_h).astype(np.float32)
+        y_out[:3] = [np.nan, np.inf, -np.inf]
+        expected = goldens.ycbcr_output_argb(y_out, out_w, out_h, 0.5, 0.5, rgb)
+        pixels = driver.y_to_rgba(y_out.tobytes(), out_w, out_h, 0.5, 0.5, rgba, 16, 16)
+        assert native.rgba_to_argb(pixels) == expected.astype("<i4").tobytes(), (out_w, out_h)
+    # The luma of the picture itself, at its own size, gives the picture back within one level.
+    same = driver.y_to_rgba(driver.rgba_to_y(rgba, 16, 16, 0.0, 1.0), 16, 16, 0.0, 1.0, rgba, 16, 16)
+    assert np.abs(np.frombuffer(same, np.uint8).astype(int) - np.frombuffer(rgba, np.uint8).astype(int)).max() <= 1
+
+
 # ------------------------------------------------------------------------------------------
 # High-level checks
 
