@@ -11,7 +11,7 @@ from typing import Any
 
 from generator import __version__, versions
 from generator.native import jni_prefix
-from generator.metadata import METADATA_KEY, Metadata
+from generator.metadata import METADATA_FORMAT, METADATA_KEY, Metadata
 
 PLATFORMS = ("android", "ios")
 ANDROID_APIS = ("java", "native")
@@ -65,6 +65,7 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "tolerance": config.tolerance,
         "model_file": MODEL_FILE,
         "metadata_key": METADATA_KEY,
+        "metadata_format": METADATA_FORMAT,
         "sample_file": SAMPLE_FILE,
         "expected_file": EXPECTED_FILE,
         "v": versions,

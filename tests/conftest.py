@@ -48,6 +48,25 @@ class TinyTensor(nn.Module):
         return x.mean(1)  # 1xHxW: no task can be inferred from it
 
 
+class TinyESPCN(nn.Module):
+    """ESPCN's shape (conv, then PixelShuffle): RGB (3 -> 3) or luma (1 -> 1), x`scale` larger."""
+
+    def __init__(self, channels: int = 1, scale: int = 3) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1), nn.Tanh(),
+                                  nn.Conv2d(8, channels * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def save_espcn(path: Path, channels: int, scale: int = 3, size: int = 16) -> Path:
+    torch.manual_seed(0)
+    model = TinyESPCN(channels, scale).eval()
+    torch.jit.save(torch.jit.trace(model, torch.rand(1, channels, size, size)), str(path))
+    return path
+
+
 def build(kind: str) -> nn.Module:
     torch.manual_seed(0)
     model = {"classification": TinyClassifier, "image-to-image": TinyImageToImage,

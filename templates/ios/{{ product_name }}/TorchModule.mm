@@ -145,6 +145,55 @@ static std::vector<float> FloatsOf(NSData *data) {
   }
 }
 
++ (nullable NSData *)lumaTensorFromRGBA:(NSData *)rgba
+                                  width:(NSInteger)width
+                                 height:(NSInteger)height
+                                   mean:(float)mean
+                                    std:(float)std
+                                  error:(NSError **)error {
+  if (width <= 0 || height <= 0 || (NSUInteger)(width * height * 4) != rgba.length) {
+    if (error) *error = TorchError("RGBA buffer does not match width x height");
+    return nil;
+  }
+  try {
+    const std::vector<float> y = scaffold::rgbaToY(static_cast<const uint8_t *>(rgba.bytes),
+                                                   (int)width, (int)height, mean, std);
+    return [NSData dataWithBytes:y.data() length:y.size() * sizeof(float)];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
++ (nullable NSData *)rgbaFromLuma:(NSData *)luma
+                            width:(NSInteger)width
+                           height:(NSInteger)height
+                             mean:(float)mean
+                              std:(float)std
+                       colorsFrom:(NSData *)inputRGBA
+                       inputWidth:(NSInteger)inputWidth
+                      inputHeight:(NSInteger)inputHeight
+                            error:(NSError **)error {
+  if (width <= 0 || height <= 0 || (NSUInteger)(width * height) * sizeof(float) != luma.length) {
+    if (error) *error = TorchError("luma does not hold height x width float32 values");
+    return nil;
+  }
+  if (inputWidth <= 0 || inputHeight <= 0 ||
+      (NSUInteger)(inputWidth * inputHeight * 4) != inputRGBA.length) {
+    if (error) *error = TorchError("input RGBA buffer does not match its width x height");
+    return nil;
+  }
+  try {
+    const std::vector<uint8_t> rgba = scaffold::yToRgba(
+        static_cast<const float *>(luma.bytes), (int)width, (int)height, mean, std,
+        static_cast<const uint8_t *>(inputRGBA.bytes), (int)inputWidth, (int)inputHeight);
+    return [NSData dataWithBytes:rgba.data() length:rgba.size()];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
 + (nullable NSData *)softmaxOf:(NSData *)logits error:(NSError **)error {
   try {
     const std::vector<float> probabilities = scaffold::softmax(FloatsOf(logits));

@@ -14,6 +14,8 @@ enum ModelSpec {
     static let outputMean: [Float] = [0.0, 0.0, 0.0]
     static let outputStd: [Float] = [1.0, 1.0, 1.0]
     static let outputShape: [Int] = [1, 4, 8, 8]
+    /// 3: RGB planes; 1: the Y plane of YCbCr (a luma super-resolution model).
+    static let inputChannels = 3
     static let palette: [[UInt8]] = [[0, 0, 0], [36, 96, 242], [124, 191, 29], [242, 36, 217]]
 }
 
@@ -24,6 +26,8 @@ struct ScaffoldMetadata: Decodable {
         let height: Int
         let mean: [Float]
         let std: [Float]
+        /// Since format 2; absent means 3.
+        let channels: Int?
     }
 
     struct Output: Decodable {
@@ -182,10 +186,16 @@ final class Predictor {
 
     /// RGBA8 pixels of the input size -> the model's first output tensor.
     func run(rgba: Data) throws -> (output: [Float], shape: [Int], milliseconds: Double) {
-        let input = try TorchModule.tensor(
-            rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
-            mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
-        let shape: [NSNumber] = [1, 3, NSNumber(value: ModelSpec.inputHeight), NSNumber(value: ModelSpec.inputWidth)]
+        let luma = ModelSpec.inputChannels == 1
+        let input = luma
+            ? try TorchModule.lumaTensor(
+                rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
+                mean: ModelSpec.mean[0], std: ModelSpec.std[0])
+            : try TorchModule.tensor(
+                rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
+                mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
+        let channels = NSNumber(value: ModelSpec.inputChannels)
+        let shape: [NSNumber] = [1, channels, NSNumber(value: ModelSpec.inputHeight), NSNumber(value: ModelSpec.inputWidth)]
         let start = DispatchTime.now()
         let result = try module.run(input: input, shape: shape)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000

@@ -219,6 +219,149 @@ std::vector<int32_t> argmaxChannels(const float* chw, int channels, int width, i
   return classes;
 }
 
+std::vector<float> rgbaToYcbcr(const uint8_t* rgba, int width, int height) {
+  const size_t plane = pixelCount(width, height);
+  if (rgba == nullptr) throw std::invalid_argument("rgba must not be null");
+  std::vector<float> out(plane * 3);
+  for (size_t i = 0; i < plane; ++i) {
+    const float r = rgba[i * 4];
+    const float g = rgba[i * 4 + 1];
+    const float b = rgba[i * 4 + 2];
+    // One operation per statement: no FMA contraction, so the sums round as in Java and numpy.
+    float y = 0.299f * r;
+    const float yg = 0.587f * g;
+    y = y + yg;
+    const float yb = 0.114f * b;
+    y = y + yb;
+    const float cbr = 0.168736f * r;
+    float cb = 128.0f - cbr;
+    const float cbg = 0.331264f * g;
+    cb = cb - cbg;
+    const float cbb = 0.5f * b;
+    cb = cb + cbb;
+    const float crr = 0.5f * r;
+    float cr = 128.0f + crr;
+    const float crg = 0.418688f * g;
+    cr = cr - crg;
+    const float crb = 0.081312f * b;
+    cr = cr - crb;
+    out[i] = y;
+    out[plane + i] = cb;
+    out[2 * plane + i] = cr;
+  }
+  return out;
+}
+
+std::vector<float> rgbaToY(const uint8_t* rgba, int width, int height, float mean, float std) {
+  if (!std::isfinite(mean) || !std::isfinite(std) || std == 0.0f) {
+    throw std::invalid_argument("mean and std must be finite and std non-zero");
+  }
+  const size_t plane = pixelCount(width, height);
+  std::vector<float> ycbcr = rgbaToYcbcr(rgba, width, height);
+  ycbcr.resize(plane);
+  for (float& v : ycbcr) {
+    const float unit = v / 255.0f;
+    const float centered = unit - mean;
+    v = centered / std;
+  }
+  return ycbcr;
+}
+
+namespace {
+
+struct Axis {
+  std::vector<size_t> lo, hi;
+  std::vector<float> frac;
+};
+
+Axis bilinearAxis(int in, int out) {
+  Axis axis;
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  for (int d = 0; d < out; ++d) {
+    const float center = static_cast<float>(d) + 0.5f;
+    const float scaled = center * scale;
+    float src = scaled - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    const size_t lo = static_cast<size_t>(src);
+    axis.lo.push_back(lo);
+    axis.hi.push_back(std::min(lo + 1, static_cast<size_t>(in - 1)));
+    axis.frac.push_back(src - static_cast<float>(lo));
+  }
+  return axis;
+}
+
+// a * wa + b * wb as two rounded products and one rounded sum.
+float blend(float a, float wa, float b, float wb) {
+  const float pa = a * wa;
+  const float pb = b * wb;
+  return pa + pb;
+}
+
+uint8_t level(float v) {
+  if (!(v >= 0.0f)) v = 0.0f;  // also maps NaN to 0
+  if (v > 255.0f) v = 255.0f;
+  return static_cast<uint8_t>(std::floor(v + 0.5f));
+}
+
+}  // namespace
+
+std::vector<float> resizeBilinear(const float* plane, int inWidth, int inHeight, int outWidth,
+                                  int outHeight) {
+  pixelCount(inWidth, inHeight);
+  const size_t outPlane = pixelCount(outWidth, outHeight);
+  if (plane == nullptr) throw std::invalid_argument("plane must not be null");
+  const Axis xs = bilinearAxis(inWidth, outWidth);
+  const Axis ys = bilinearAxis(inHeight, outHeight);
+  const size_t stride = static_cast<size_t>(inWidth);
+  std::vector<float> out(outPlane);
+  for (int y = 0; y < outHeight; ++y) {
+    const float* top = plane + ys.lo[y] * stride;
+    const float* bottom = plane + ys.hi[y] * stride;
+    const float ly = ys.frac[y];
+    const float hy = 1.0f - ly;
+    for (int x = 0; x < outWidth; ++x) {
+      const float lx = xs.frac[x];
+      const float hx = 1.0f - lx;
+      const float t = blend(top[xs.lo[x]], hx, top[xs.hi[x]], lx);
+      const float b = blend(bottom[xs.lo[x]], hx, bottom[xs.hi[x]], lx);
+      out[static_cast<size_t>(y) * outWidth + x] = blend(t, hy, b, ly);
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> yToRgba(const float* y, int outWidth, int outHeight, float mean, float std,
+                             const uint8_t* inputRgba, int inWidth, int inHeight) {
+  const size_t outPlane = pixelCount(outWidth, outHeight);
+  const size_t inPlane = pixelCount(inWidth, inHeight);
+  if (y == nullptr) throw std::invalid_argument("y must not be null");
+  const std::vector<float> ycbcr = rgbaToYcbcr(inputRgba, inWidth, inHeight);
+  const std::vector<float> cb =
+      resizeBilinear(ycbcr.data() + inPlane, inWidth, inHeight, outWidth, outHeight);
+  const std::vector<float> cr =
+      resizeBilinear(ycbcr.data() + 2 * inPlane, inWidth, inHeight, outWidth, outHeight);
+  std::vector<uint8_t> rgba(outPlane * 4);
+  for (size_t i = 0; i < outPlane; ++i) {
+    const float scaled = y[i] * std;
+    float unit = scaled + mean;
+    if (!(unit >= 0.0f)) unit = 0.0f;  // also maps NaN to 0
+    if (unit > 1.0f) unit = 1.0f;
+    const float luma = unit * 255.0f;
+    const float cbc = cb[i] - 128.0f;
+    const float crc = cr[i] - 128.0f;
+    const float rOffset = 1.402f * crc;
+    const float gFromCb = 0.344136f * cbc;
+    const float gFromCr = 0.714136f * crc;
+    const float bOffset = 1.772f * cbc;
+    const float g1 = luma - gFromCb;
+    rgba[i * 4] = level(luma + rOffset);
+    rgba[i * 4 + 1] = level(g1 - gFromCr);
+    rgba[i * 4 + 2] = level(luma + bOffset);
+    rgba[i * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
 struct InferenceCore::Impl {
   torch::jit::mobile::Module module;
   std::string metadata;

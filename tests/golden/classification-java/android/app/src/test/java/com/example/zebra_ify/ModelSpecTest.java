@@ -27,6 +27,7 @@ public class ModelSpecTest {
         assertArrayEquals(new float[] { 0.229f, 0.224f, 0.225f }, spec.std(), 0f);
         assertEquals(3, spec.labels().length);
         assertEquals(0, spec.palette().length);
+        assertEquals(3, spec.inputChannels);
         assertEquals(utf8(79, 39, 66, 114, 105, 101, 110, 32, 34, 113, 117, 111, 116, 101, 100, 34, 32, 60, 116, 97, 103, 62, 32, 38, 32, 98, 97, 99, 107, 92, 115, 108, 97, 115, 104, 32, 36, 120), spec.label(0));
         assertEquals(utf8(122, 101, 98, 114, 97), spec.label(1));
         assertEquals(utf8(104, 111, 114, 115, 101), spec.label(2));
@@ -95,6 +96,8 @@ public class ModelSpecTest {
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 256, 0} }));
         expectIllegal("{r, g, b}", () -> new ModelSpec(
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 0} }));
+        expectIllegal("input channels", () -> new ModelSpec(
+                "tensor", 1, 1, MEAN, STD, null, none, noColors, 2));
     }
 
     private static String utf8(int... bytes) {

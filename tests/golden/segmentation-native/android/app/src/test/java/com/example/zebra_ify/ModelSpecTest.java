@@ -27,6 +27,7 @@ public class ModelSpecTest {
         assertArrayEquals(new float[] { 0.229f, 0.224f, 0.225f }, spec.std(), 0f);
         assertEquals(4, spec.labels().length);
         assertEquals(4, spec.palette().length);
+        assertEquals(3, spec.inputChannels);
         assertEquals(utf8(99, 108, 97, 115, 115, 32, 48), spec.label(0));
         assertEquals(utf8(99, 108, 97, 115, 115, 32, 49), spec.label(1));
         assertEquals(utf8(99, 108, 97, 115, 115, 32, 50), spec.label(2));
@@ -96,6 +97,8 @@ public class ModelSpecTest {
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 256, 0} }));
         expectIllegal("{r, g, b}", () -> new ModelSpec(
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 0} }));
+        expectIllegal("input channels", () -> new ModelSpec(
+                "tensor", 1, 1, MEAN, STD, null, none, noColors, 2));
     }
 
     private static String utf8(int... bytes) {
