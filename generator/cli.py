@@ -20,7 +20,7 @@ err = Console(stderr=True)
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="TorchScript (.pt), ExportedProgram (.pt2), lite (.ptl) or file.py:function")]
 WeightsOpt = Annotated[Optional[Path], typer.Option(help="state_dict for a file.py:function factory (loaded with weights_only=True)")]
-TaskOpt = Annotated[Optional[str], typer.Option(help="image-to-image, classification, segmentation or tensor (default: from the output shape)")]
+TaskOpt = Annotated[Optional[str], typer.Option(help="image-to-image, classification, segmentation, detection or tensor (default: from the output shape; detection only when given)")]
 SizeOpt = Annotated[Optional[str], typer.Option("--input-size", help="WIDTHxHEIGHT (default: per task, 256 for image-to-image, 224 otherwise)")]
 MeanOpt = Annotated[Optional[str], typer.Option(help="R,G,B mean subtracted after scaling pixels to 0..1")]
 StdOpt = Annotated[Optional[str], typer.Option(help="R,G,B standard deviation")]
@@ -30,6 +30,10 @@ SampleOpt = Annotated[Optional[Path], typer.Option("--sample-image", help="pictu
 PickleOpt = Annotated[bool, typer.Option("--trust-pickle", help="allow torch.save pickles (loading them runs code from the file)")]
 ScriptOpt = Annotated[bool, typer.Option("--script", help="torch.jit.script instead of tracing")]
 TolOpt = Annotated[float, typer.Option(help="max abs error allowed between the export and the source model")]
+ScoreThrOpt = Annotated[Optional[float], typer.Option("--score-threshold", help="detection: keep boxes scoring at least this, 0..1 (default 0.25)")]
+IouThrOpt = Annotated[Optional[float], typer.Option("--iou-threshold", help="detection: NMS drops boxes overlapping a better one by more than this IoU, 0..1 (default 0.45)")]
+BoxUnitsOpt = Annotated[Optional[str], typer.Option("--box-units", help="detection: box coordinates in input 'pixels' (default) or 'normalized' 0..1")]
+ScoresOpt = Annotated[Optional[str], typer.Option("--scores", help="detection (YOLO layout): 'probabilities' (default) or 'logits' (the apps apply a sigmoid)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 
 
@@ -71,6 +75,8 @@ def new(
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -81,7 +87,8 @@ def new(
             platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()), android_api=android_api,
             use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
-            script=script, tolerance=tolerance, force=force, progress=step,
+            script=script, tolerance=tolerance, force=force, score_threshold=score_threshold,
+            iou_threshold=iou_threshold, box_units=box_units, scores=scores, progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
@@ -98,6 +105,8 @@ def export(
     weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
     std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, force: ForceOpt = False,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
 ) -> None:
     """Export only the model asset, its metadata, operator list and report."""
     from generator.project import export_model
@@ -105,7 +114,9 @@ def export(
     with _errors(), _progress() as step:
         e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
                          std=std, labels=labels, output_range=output_range, sample_image=sample_image,
-                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, force=force, progress=step)
+                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, force=force,
+                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units,
+                         scores=scores, progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
 

@@ -59,6 +59,7 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "output_range": list(meta.output_range) if meta.output_range else None,
         "output_shape": list(meta.output_shape),
         "input_channels": meta.input_channels,
+        "detection": meta.detection.to_dict() if meta.detection is not None else None,
         "num_classes": meta.num_classes,
         "labels": list(meta.labels),
         "palette": [list(c) for c in meta.palette],

@@ -172,6 +172,53 @@ def argmax_channels(chw: np.ndarray, classes: int, height: int, width: int) -> n
     return np.argmax(chw.reshape(classes, height, width), axis=0).reshape(-1).astype(np.int32)
 
 
+# ---- detection: decode, score threshold, NMS ------------------------------------------------------
+
+def decode_detections(raw: np.ndarray, meta: Metadata) -> np.ndarray:
+    """The model's raw output as N x 6 float32 rows (x1, y1, x2, y2 in input pixels, score,
+    label), before the threshold: torchvision's box_convert for YOLO boxes, objectness times the
+    best class score (the first best on ties), sigmoid first when the scores are logits."""
+    import torch
+    from torchvision.ops import box_convert
+
+    det = meta.detection
+    assert det is not None
+    cols = 5 + meta.num_classes if det.layout == "yolo" else 6
+    rows = torch.from_numpy(raw.astype(np.float32).reshape(-1, cols))
+    if det.layout == "yolo":
+        boxes = box_convert(rows[:, :4], "cxcywh", "xyxy")
+        obj, cls = rows[:, 4], rows[:, 5:]
+        if det.scores == "logits":
+            obj, cls = torch.sigmoid(obj), torch.sigmoid(cls)
+        cls_np = cls.numpy()
+        label = np.argmax(cls_np, axis=1)
+        best = torch.from_numpy(cls_np[np.arange(len(label)), label])
+        score = obj * best
+        label_t = torch.from_numpy(label.astype(np.float32))
+    else:
+        boxes, score, label_t = rows[:, :4], rows[:, 4], rows[:, 5]
+    if det.box_units == "normalized":
+        w, h = float(meta.input_width), float(meta.input_height)
+        boxes = boxes * torch.tensor([w, h, w, h], dtype=torch.float32)
+    return torch.cat([boxes, score[:, None], label_t[:, None]], 1).numpy().astype(np.float32)
+
+
+def select_detections(decoded: np.ndarray, meta: Metadata) -> np.ndarray:
+    """Indices (into decoded) of the boxes the apps show, best first: score >= threshold, then
+    torchvision.ops.nms (class-agnostic), at most max_detections."""
+    import torch
+    from torchvision.ops import nms
+
+    det = meta.detection
+    assert det is not None
+    candidates = np.nonzero(decoded[:, 4] >= np.float32(det.score_threshold))[0]
+    if candidates.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    t = torch.from_numpy(decoded[candidates])
+    keep = nms(t[:, :4], t[:, 4], det.iou_threshold).numpy()
+    return candidates[keep][: det.max_detections].astype(np.int32)
+
+
 @dataclass
 class Goldens:
     sample_png: bytes
@@ -206,6 +253,12 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
     elif meta.task == "segmentation":
         _, k, h, w = meta.output_shape
         vec["argmax.bin"] = argmax_channels(expected, k, h, w).astype("<i4").tobytes()
+    elif meta.task == "detection":
+        decoded = decode_detections(expected, meta)
+        keep = select_detections(decoded, meta)
+        vec["decoded.bin"] = decoded.astype("<f4").tobytes()
+        vec["nms_keep.bin"] = keep.astype("<i4").tobytes()
+        vec["detections.bin"] = decoded[keep].astype("<f4").tobytes()
     return vec
 
 

@@ -19,7 +19,7 @@ from generator.errors import ModelError, OutputExistsError, UsageError
 from generator.export import RUNTIME, export as export_lite, operators_yaml
 from generator.loading import LoadedModel, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, output_range_for,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, Metadata, describe, detect_task, detection_spec, output_range_for,
     parse_floats, parse_range, parse_size, parse_std, read_embedded, read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
@@ -49,6 +49,15 @@ class ModelOptions:
     trust_pickle: bool = False
     script: bool = False
     tolerance: float = 1e-4
+    # --task detection only (see metadata.DetectionSpec)
+    score_threshold: float | None = None
+    iou_threshold: float | None = None
+    box_units: str | None = None
+    scores: str | None = None
+
+    def detection_options(self) -> dict[str, Any]:
+        return {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+                "box_units": self.box_units, "scores": self.scores}
 
 
 @dataclass
@@ -139,6 +148,12 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
     labels = read_labels(opts.labels)
     if not (opts.tolerance >= 0):
         raise UsageError(f"--tolerance {opts.tolerance} must be >= 0; e.g. 1e-4")
+    given = [k for k, v in opts.detection_options().items() if v is not None]
+    if given and opts.task != "detection":
+        option = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{option} only applies to --task detection; add --task detection or drop {option}")
+    if opts.task == "detection":  # fail on bad thresholds before the slow steps
+        detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
@@ -159,8 +174,10 @@ def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noo
         observed = (float(reference.min()), float(reference.max())) if reference.numel() else (0.0, 0.0)
         out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, observed)
         # image-to-image outputs may have another size (super-resolution): the apps show them at their own.
+        detection = (detection_spec(output_shape=tuple(reference.shape), **opts.detection_options())
+                     if task == "detection" else None)
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels, input_channels=channels)
+                        output_range=out_range, labels=labels, input_channels=channels, detection=detection)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
@@ -263,6 +280,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 mean: str | None = None, std: str | None = None, labels: Path | None = None,
                 output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
                 script: bool = False, tolerance: float = 1e-4, find_gradle: bool = True,
+                score_threshold: float | None = None, iou_threshold: float | None = None,
+                box_units: str | None = None, scores: str | None = None,
                 progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
@@ -270,7 +289,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
     output = Path(output) if output is not None else Path(name)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                        box_units=box_units, scores=scores)
     notes: list[str] = []
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -306,12 +326,15 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  weights: Path | None = None, task: str | None = None, input_size: str | None = None,
                  mean: str | None = None, std: str | None = None, labels: Path | None = None,
                  output_range: str | None = None, sample_image: Path | None = None, trust_pickle: bool = False,
-                 script: bool = False, tolerance: float = 1e-4, progress: Progress = _noop) -> Exported:
+                 script: bool = False, tolerance: float = 1e-4,
+                 score_threshold: float | None = None, iou_threshold: float | None = None,
+                 box_units: str | None = None, scores: str | None = None, progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     _guard_output(output, force)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance)
+                        trust_pickle, script, tolerance, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                        box_units=box_units, scores=scores)
     with _staging(output, force) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
