@@ -497,6 +497,19 @@ class CoreDriver:
             return self.rgba_to_y(rgba, width, height, mean[0], std[0]), [1, 1, height, width]
         return self.rgba_to_chw(rgba, width, height, mean, std), [1, 3, height, width]
 
+    def detect(self, raw_f32: bytes, detection: dict, classes: int, width: int, height: int) -> tuple[bytes, list[int]]:
+        """The core's decode + threshold + NMS: (decoded rows as float32 bytes, kept indices)."""
+        with self._tmp() as tmp:
+            src, decoded, keep = Path(tmp, "raw.f32"), Path(tmp, "decoded.f32"), Path(tmp, "keep.i32")
+            src.write_bytes(raw_f32)
+            _run_driver(self.path, [
+                "detect", str(src), detection["layout"], str(classes), str(int(detection["box_units"] == "normalized")),
+                str(int(detection["scores"] == "logits")), str(width), str(height),
+                _float32(detection["score_threshold"]).hex(), repr(float(detection["iou_threshold"])),
+                str(int(detection["max_detections"])), str(decoded), str(keep),
+            ], "decoding detections")
+            return decoded.read_bytes(), _ints(keep.read_bytes())
+
     def softmax(self, logits_f32: bytes) -> bytes:
         with self._tmp() as tmp:
             src, dst = Path(tmp, "in.f32"), Path(tmp, "out.f32")
@@ -917,6 +930,13 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
         return False
     report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
                                   f"{result['run_ms']:.1f} ms on the host")
+    if context["task"] == "detection":
+        name = "C++ detection decode and NMS match torchvision on the expected output"
+        try:
+            count = verify_detections(result["driver"], paths["expected"], context)
+            report.add(scope, name, True, f"{count} boxes kept, indices exact")
+        except CheckFailedError as exc:
+            report.add(scope, name, False, str(exc))
     if context["task"] == "image-to-image" and context["input_channels"] == 1:
         name = "C++ yToRgba (Y output + upscaled CbCr) matches the generator's picture"
         try:
@@ -928,6 +948,41 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
     report.add(scope, "C++ core is valid C++17 (the mobile toolchains' standard)", not problems,
                "no errors in the core's own files" if not problems else problems[0])
     return True
+
+
+def verify_detections(driver_path: Path, expected_bin: Path, context: dict) -> int:
+    """The core's decodeYolo/decodeBoxes + selectDetections on the expected output against
+    goldens.decode_detections (box_convert) and select_detections (torchvision.ops.nms); returns
+    how many boxes were kept."""
+    import numpy as np
+
+    from generator.goldens import decode_detections, select_detections
+    from generator.metadata import DetectionSpec
+
+    det = context["detection"]
+    meta = _detection_meta(context, DetectionSpec.from_dict(det))
+    raw = _read(Path(expected_bin), "expected output")
+    decoded, keep = CoreDriver(driver_path).detect(raw, det, meta.num_classes, meta.input_width, meta.input_height)
+    reference = decode_detections(np.frombuffer(raw, "<f4"), meta)
+    actual = np.frombuffer(decoded, "<f4")
+    if actual.size != reference.size:
+        raise CheckFailedError(f"C++ decode gives {actual.size // 6} boxes, torchvision {reference.size // 6}")
+    # A sigmoid (logits) may differ in the last bit between libm and torch; all else is exact.
+    limit = 1e-5 if det["scores"] == "logits" else 0.0
+    error = float(np.max(np.abs(actual - reference.reshape(-1)))) if actual.size else 0.0
+    if not error <= limit:
+        raise CheckFailedError(f"C++ decoded boxes differ from torchvision's box_convert by {error:.3g}")
+    expected_keep = select_detections(reference, meta).tolist()
+    if keep != expected_keep:
+        raise CheckFailedError(f"C++ NMS keeps boxes {keep}, torchvision.ops.nms {expected_keep}")
+    return len(keep)
+
+
+def _detection_meta(context: dict, detection):
+    from generator.metadata import Metadata
+
+    return Metadata(context["task"], context["input_width"], context["input_height"], tuple(context["mean"]),
+                    tuple(context["std"]), tuple(context["output_shape"]), detection=detection)
 
 
 def verify_luma_picture(driver_path: Path, sample_png: Path, expected_bin: Path, context: dict) -> None:

@@ -12,6 +12,8 @@
 //   rgba2ycbcr RGBA.u8 WIDTH HEIGHT OUTPUT.f32
 //   rgba2y   RGBA.u8 WIDTH HEIGHT MEAN STD OUTPUT.f32          (MEAN, STD: one float each)
 //   y2rgba   Y.f32 OUT_W OUT_H MEAN STD RGBA.u8 IN_W IN_H OUTPUT.u8
+//   detect   RAW.f32 yolo|boxes CLASSES NORMALIZED LOGITS WIDTH HEIGHT SCORE IOU MAX DECODED.f32 KEEP.i32
+//            (NORMALIZED, LOGITS: 0 or 1; SCORE: float32 threshold; IOU: a double)
 // SHAPE, MEAN and STD are comma-separated; MEAN/STD accept hex floats so Python can pass float32
 // values without a decimal round trip. Exit status: 0 ok, 1 failure (message on stderr), 2 usage.
 #include <chrono>
@@ -245,6 +247,34 @@ int composeY(const std::vector<std::string>& args) {
   return 0;
 }
 
+int runDetect(const std::vector<std::string>& args) {
+  if (args.size() != 12) throw UsageError("detect needs 12 arguments");
+  const std::vector<float> raw = readArray<float>(args[0]);
+  const std::string layout = args[1];
+  const int classes = static_cast<int>(parseInt(args[2]));
+  const bool normalized = parseInt(args[3]) != 0;
+  const bool logits = parseInt(args[4]) != 0;
+  const int width = static_cast<int>(parseInt(args[5]));
+  const int height = static_cast<int>(parseInt(args[6]));
+  char* end = nullptr;
+  const double iou = std::strtod(args[8].c_str(), &end);
+  if (args[8].empty() || *end != '\0') throw UsageError("not a number: '" + args[8] + "'");
+  std::vector<float> decoded;
+  if (layout == "yolo") {
+    decoded = scaffold::decodeYolo(raw.data(), raw.size(), classes, normalized, logits, width, height);
+  } else if (layout == "boxes") {
+    decoded = scaffold::decodeBoxes(raw.data(), raw.size(), normalized, width, height);
+  } else {
+    throw UsageError("layout must be yolo or boxes");
+  }
+  const auto keep = scaffold::selectDetections(decoded, parseFloat(args[7]), iou,
+                                               static_cast<int>(parseInt(args[9])));
+  const std::vector<int32_t> kept(keep.begin(), keep.end());
+  writeFile(args[10], decoded.data(), decoded.size() * sizeof(float));
+  writeFile(args[11], kept.data(), kept.size() * sizeof(int32_t));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -255,7 +285,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (argc < 2) {
-    std::cerr << "usage: core_driver run|rgba2chw|chw2rgba|softmax|topk|argmax|rgba2ycbcr|rgba2y|y2rgba ARGS...\n";
+    std::cerr << "usage: core_driver run|rgba2chw|chw2rgba|softmax|topk|argmax|rgba2ycbcr|rgba2y|y2rgba|detect ARGS...\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -270,6 +300,7 @@ int main(int argc, char** argv) {
     if (mode == "rgba2ycbcr") return convertYcbcr(args);
     if (mode == "rgba2y") return convertY(args);
     if (mode == "y2rgba") return composeY(args);
+    if (mode == "detect") return runDetect(args);
     throw UsageError("unknown mode '" + mode + "'");
   } catch (const UsageError& e) {
     std::cerr << "usage error: " << e.what() << "\n";
