@@ -377,6 +377,37 @@ def test_luma_helpers_match_the_generator_and_torch(driver):
     assert np.abs(np.frombuffer(same, np.uint8).astype(int) - np.frombuffer(rgba, np.uint8).astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("layout, units, scores, iou", [
+    ("yolo", "pixels", "probabilities", 0.45), ("yolo", "normalized", "logits", 0.2), ("boxes", "pixels", "probabilities", 0.7),
+    ("boxes", "normalized", "probabilities", 0.0),
+])
+def test_detection_decode_and_nms_match_torchvision(driver, layout, units, scores, iou):
+    from generator import goldens
+    from generator.metadata import DetectionSpec, Metadata
+
+    rng = np.random.RandomState(11)
+    cols = 8 if layout == "yolo" else 6
+    raw = rng.uniform(0, 1, (200, cols)).astype(np.float32)
+    if layout == "boxes":
+        raw[:, 2:4] += raw[:, 0:2]  # x2 >= x1
+        raw[:, 5] = rng.randint(0, 5, 200)
+    if scores == "logits":
+        raw[:, 4:] = rng.normal(0, 3, (200, 4))
+    raw[[3, 9], :] = raw[[5, 5], :]  # exact duplicates: equal scores, IoU 1
+    spec = DetectionSpec(layout=layout, box_units=units, scores=scores, score_threshold=0.3, iou_threshold=iou,
+                         max_detections=20)
+    meta = Metadata("detection", 48, 32, (0, 0, 0), (1, 1, 1), (1, 200, cols) if layout == "yolo" else (200, 6),
+                    detection=spec)
+    decoded, keep = driver.detect(raw.tobytes(), spec.to_dict(), meta.num_classes, 48, 32)
+    reference = goldens.decode_detections(raw, meta)
+    actual = np.frombuffer(decoded, "<f4").reshape(-1, 6)
+    if scores == "logits":  # libm's exp and torch's vectorized sigmoid may differ in the last bit
+        np.testing.assert_allclose(actual, reference, atol=1e-6, rtol=0)
+    else:
+        assert actual.tobytes() == reference.tobytes()
+    assert keep == goldens.select_detections(reference, meta).tolist() and 0 < len(keep) <= 20
+
+
 # ------------------------------------------------------------------------------------------
 # High-level checks
 

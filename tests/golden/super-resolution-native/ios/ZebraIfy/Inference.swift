@@ -41,6 +41,25 @@ struct ScaffoldMetadata: Decodable {
     let output: Output
     let labels: [String]
     let palette: [[Int]]
+    /// Since format 2, detection models only.
+    let detection: Detection?
+
+    struct Detection: Decodable {
+        let layout: String
+        let boxUnits: String
+        let scores: String
+        let scoreThreshold: Double
+        let iouThreshold: Double
+        let maxDetections: Int
+
+        enum CodingKeys: String, CodingKey {
+            case layout, scores
+            case boxUnits = "box_units"
+            case scoreThreshold = "score_threshold"
+            case iouThreshold = "iou_threshold"
+            case maxDetections = "max_detections"
+        }
+    }
 }
 
 enum InferenceError: LocalizedError {
@@ -146,6 +165,15 @@ struct Score: Identifiable {
     let id: Int
     let label: String
     let probability: Float
+}
+
+/// One box to show, in model-input pixels.
+struct DetectedBox: Identifiable {
+    let id: Int
+    let rect: CGRect
+    let score: Float
+    let label: String
+    let classIndex: Int
 }
 
 struct Prediction {

@@ -194,6 +194,41 @@ static std::vector<float> FloatsOf(NSData *data) {
   }
 }
 
++ (nullable NSData *)detectionsFrom:(NSData *)output
+                             layout:(NSString *)layout
+                            classes:(NSInteger)classes
+                         normalized:(BOOL)normalized
+                             logits:(BOOL)logits
+                              width:(NSInteger)width
+                             height:(NSInteger)height
+                     scoreThreshold:(float)scoreThreshold
+                       iouThreshold:(double)iouThreshold
+                      maxDetections:(NSInteger)maxDetections
+                              error:(NSError **)error {
+  try {
+    const std::vector<float> values = FloatsOf(output);
+    std::vector<float> decoded;
+    if ([layout isEqualToString:@"boxes"]) {
+      decoded = scaffold::decodeBoxes(values.data(), values.size(), normalized, (int)width,
+                                      (int)height);
+    } else {
+      decoded = scaffold::decodeYolo(values.data(), values.size(), (int)classes, normalized,
+                                     logits, (int)width, (int)height);
+    }
+    const std::vector<int> keep =
+        scaffold::selectDetections(decoded, scoreThreshold, iouThreshold, (int)maxDetections);
+    std::vector<float> rows;
+    for (const int index : keep) {
+      const float *row = decoded.data() + static_cast<size_t>(index) * scaffold::kDetectionRow;
+      rows.insert(rows.end(), row, row + scaffold::kDetectionRow);
+    }
+    return [NSData dataWithBytes:rows.data() length:rows.size() * sizeof(float)];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
 + (nullable NSData *)softmaxOf:(NSData *)logits error:(NSError **)error {
   try {
     const std::vector<float> probabilities = scaffold::softmax(FloatsOf(logits));

@@ -105,11 +105,44 @@ bool findFirstTensor(const c10::IValue& value, at::Tensor& found) {
   return false;
 }
 
+// (boxes N x 4, scores N, labels N), a leading batch of 1 allowed, as one N x 6 float tensor;
+// false for any other output.
+bool packDetections(const c10::IValue& value, at::Tensor& packed) {
+  std::vector<at::Tensor> parts;
+  if (value.isTuple()) {
+    for (const auto& element : value.toTuple()->elements()) {
+      if (!element.isTensor()) return false;
+      parts.push_back(element.toTensor());
+    }
+  } else if (value.isTensorList()) {
+    const auto list = value.toTensorList();
+    for (size_t i = 0; i < list.size(); ++i) parts.push_back(list.get(i));
+  }
+  if (parts.size() != 3) return false;
+  at::Tensor boxes = parts[0], scores = parts[1], labels = parts[2];
+  if (boxes.dim() == 3 && scores.dim() == 2 && labels.dim() == 2 && boxes.size(0) == 1) {
+    boxes = boxes[0];
+    scores = scores[0];
+    labels = labels[0];
+  }
+  if (boxes.dim() != 2 || boxes.size(1) != 4 || scores.dim() != 1 || labels.dim() != 1 ||
+      scores.size(0) != boxes.size(0) || labels.size(0) != boxes.size(0)) {
+    return false;
+  }
+  // Tensor methods only (no at::cat): they need no per-operator header on any runtime.
+  packed = boxes.to(at::kFloat).new_empty({boxes.size(0), kDetectionRow});
+  packed.narrow(1, 0, 4).copy_(boxes);
+  packed.select(1, 4).copy_(scores);
+  packed.select(1, 5).copy_(labels);
+  return true;
+}
+
 at::Tensor forwardFirstTensor(torch::jit::mobile::Module& module, const at::Tensor& input) {
   std::vector<c10::IValue> inputs;
   inputs.emplace_back(input);
   const c10::IValue output = module.forward(inputs);
   at::Tensor tensor;
+  if (packDetections(output, tensor)) return tensor;
   if (!findFirstTensor(output, tensor)) {
     throw CoreError("the model's output contains no tensor (got " + output.tagKind() + ")");
   }
@@ -360,6 +393,123 @@ std::vector<uint8_t> yToRgba(const float* y, int outWidth, int outHeight, float 
     rgba[i * 4 + 3] = 255;
   }
   return rgba;
+}
+
+namespace {
+
+// The logistic function in double, rounded once to float (as the Java Detections.sigmoid).
+float sigmoid(float x) {
+  const double e = std::exp(-static_cast<double>(x));
+  return static_cast<float>(1.0 / (1.0 + e));
+}
+
+void checkInputSize(int width, int height) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("input size must be positive");
+}
+
+void scaleBoxes(std::vector<float>& rows, int width, int height) {
+  const float w = static_cast<float>(width);
+  const float h = static_cast<float>(height);
+  for (size_t o = 0; o + kDetectionRow <= rows.size(); o += kDetectionRow) {
+    rows[o] *= w;
+    rows[o + 1] *= h;
+    rows[o + 2] *= w;
+    rows[o + 3] *= h;
+  }
+}
+
+}  // namespace
+
+std::vector<float> decodeYolo(const float* raw, size_t count, int classes, bool normalized,
+                              bool logits, int width, int height) {
+  if (classes < 1) throw std::invalid_argument("classes must be >= 1");
+  const size_t cols = static_cast<size_t>(5 + classes);
+  if (count % cols != 0) {
+    throw std::invalid_argument("raw output is not a whole number of rows of " +
+                                std::to_string(cols));
+  }
+  checkInputSize(width, height);
+  if (raw == nullptr && count > 0) throw std::invalid_argument("raw must not be null");
+  const size_t n = count / cols;
+  std::vector<float> out(n * kDetectionRow);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = raw + i * cols;
+    float* o = out.data() + i * kDetectionRow;
+    const float halfW = 0.5f * row[2];
+    const float halfH = 0.5f * row[3];
+    o[0] = row[0] - halfW;
+    o[1] = row[1] - halfH;
+    o[2] = row[0] + halfW;
+    o[3] = row[1] + halfH;
+    const float objectness = logits ? sigmoid(row[4]) : row[4];
+    int label = 0;
+    float best = logits ? sigmoid(row[5]) : row[5];
+    for (int c = 1; c < classes; ++c) {
+      const float v = logits ? sigmoid(row[5 + c]) : row[5 + c];
+      if (v > best) {
+        best = v;
+        label = c;
+      }
+    }
+    o[4] = objectness * best;
+    o[5] = static_cast<float>(label);
+  }
+  if (normalized) scaleBoxes(out, width, height);
+  return out;
+}
+
+std::vector<float> decodeBoxes(const float* packed, size_t count, bool normalized, int width,
+                               int height) {
+  if (count % kDetectionRow != 0) throw std::invalid_argument("packed boxes need rows of 6");
+  checkInputSize(width, height);
+  if (packed == nullptr && count > 0) throw std::invalid_argument("packed must not be null");
+  std::vector<float> out(packed, packed + count);
+  if (normalized) scaleBoxes(out, width, height);
+  return out;
+}
+
+std::vector<int> selectDetections(const std::vector<float>& decoded, float scoreThreshold,
+                                  double iouThreshold, int maxDetections) {
+  if (decoded.size() % kDetectionRow != 0) {
+    throw std::invalid_argument("decoded boxes need rows of 6");
+  }
+  if (!(scoreThreshold >= 0.0f && scoreThreshold <= 1.0f) ||
+      !(iouThreshold >= 0.0 && iouThreshold <= 1.0) || maxDetections < 0) {
+    throw std::invalid_argument("thresholds must be in [0, 1] and maxDetections >= 0");
+  }
+  const float* d = decoded.data();
+  std::vector<int> order;
+  for (size_t i = 0; i < decoded.size() / kDetectionRow; ++i) {
+    if (d[i * kDetectionRow + 4] >= scoreThreshold) order.push_back(static_cast<int>(i));
+  }
+  std::stable_sort(order.begin(), order.end(), [d](int a, int b) {
+    return d[a * kDetectionRow + 4] > d[b * kDetectionRow + 4];
+  });
+  std::vector<float> areas(order.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    const float* box = d + order[k] * kDetectionRow;
+    const float w = box[2] - box[0];
+    const float h = box[3] - box[1];
+    areas[k] = w * h;
+  }
+  std::vector<bool> suppressed(order.size(), false);
+  std::vector<int> keep;
+  for (size_t k = 0; k < order.size() && keep.size() < static_cast<size_t>(maxDetections); ++k) {
+    if (suppressed[k]) continue;
+    keep.push_back(order[k]);
+    const float* a = d + order[k] * kDetectionRow;
+    for (size_t m = k + 1; m < order.size(); ++m) {
+      if (suppressed[m]) continue;
+      const float* b = d + order[m] * kDetectionRow;
+      const float w = std::max(0.0f, std::min(a[2], b[2]) - std::max(a[0], b[0]));
+      const float h = std::max(0.0f, std::min(a[3], b[3]) - std::max(a[1], b[1]));
+      const float inter = w * h;
+      const float sum = areas[k] + areas[m];
+      const float overlap = inter / (sum - inter);
+      if (overlap > iouThreshold) suppressed[m] = true;
+    }
+  }
+  return keep;
 }
 
 struct InferenceCore::Impl {

@@ -70,6 +70,27 @@ std::vector<float> resizeBilinear(const float* plane, int inWidth, int inHeight,
 std::vector<uint8_t> yToRgba(const float* y, int outWidth, int outHeight, float mean, float std,
                              const uint8_t* inputRgba, int inWidth, int inHeight);
 
+// ---- object detection: decode, score threshold, non-maximum suppression ----
+// Decoded boxes are rows of kDetectionRow floats: x1, y1, x2, y2 (model-input pixels), score,
+// label. Same arithmetic, in the same order, as the Java Detections class and torchvision.
+constexpr int kDetectionRow = 6;
+
+// YOLO rows (cx, cy, w, h, objectness, `classes` scores) -> decoded rows. score = objectness x
+// the best class score (first best on ties), after a sigmoid when `logits`; x1 = cx - 0.5 w ...
+// (torchvision box_convert), times width/height when `normalized`.
+std::vector<float> decodeYolo(const float* raw, size_t count, int classes, bool normalized,
+                              bool logits, int width, int height);
+
+// Packed (boxes, scores, labels) rows -> decoded rows (scaled when `normalized`).
+std::vector<float> decodeBoxes(const float* packed, size_t count, bool normalized, int width,
+                               int height);
+
+// Indices of the boxes to show, best first: score >= scoreThreshold, then class-agnostic NMS as
+// torchvision.ops.nms (drop a box whose IoU with a kept, better box is > iouThreshold; equal
+// scores keep the lower index first), at most maxDetections.
+std::vector<int> selectDetections(const std::vector<float>& decoded, float scoreThreshold,
+                                  double iouThreshold, int maxDetections);
+
 class InferenceCore {
  public:
   // Throws CoreError when the file is missing, unreadable or not a lite-interpreter archive.
@@ -79,7 +100,8 @@ class InferenceCore {
   InferenceCore& operator=(const InferenceCore&) = delete;
 
   // Runs forward() on one float32 tensor and returns its first output tensor as contiguous
-  // float32. Throws std::invalid_argument when shape does not describe input, CoreError when
+  // float32; a torchvision-style detector's (boxes N x 4, scores N, labels N) comes back packed
+  // as one N x 6 tensor (x1, y1, x2, y2, score, label). Throws std::invalid_argument when shape does not describe input, CoreError when
   // the model fails. Safe to call from several threads: calls are serialized.
   std::vector<float> run(const std::vector<float>& input, const std::vector<int64_t>& shape,
                          std::vector<int64_t>& outputShape);

@@ -169,6 +169,11 @@ public final class ModelRunner {
             output = module.forward(input);
         }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
+        float[] packed = packedDetections(output);
+        if (packed != null) {
+            return new Result(packed, new long[] {packed.length / Detections.ROW, Detections.ROW},
+                    millis);
+        }
         Tensor tensor = firstTensor(output);
         return new Result(floats(tensor), tensor.shape(), millis);
     }
@@ -302,6 +307,31 @@ public final class ModelRunner {
                 input.optInt("channels", 3));
     }
 
+    /**
+     * Detection settings from the embedded metadata, or from generation time when it has none;
+     * null when the model is not a detector.
+     */
+    public Detections.Settings detection() {
+        if (!metadataJson.isEmpty()) {
+            try {
+                JSONObject d = new JSONObject(metadataJson).optJSONObject("detection");
+                if (d != null) {
+                    return new Detections.Settings(
+                            d.getString("layout"),
+                            "normalized".equals(d.getString("box_units")),
+                            "logits".equals(d.getString("scores")),
+                            (float) d.getDouble("score_threshold"),
+                            d.getDouble("iou_threshold"),
+                            d.getInt("max_detections"));
+                }
+            } catch (JSONException | IllegalArgumentException e) {
+                Log.w(TAG, "unreadable detection settings in " + METADATA_KEY
+                        + "; using the values from generation time", e);
+            }
+        }
+        return Detections.Settings.generated();
+    }
+
     /** Double from JSON, then one rounding to float: the same value torch uses for float32. */
     private static float[] floats(JSONArray a) throws JSONException {
         float[] out = new float[a.length()];
@@ -323,6 +353,32 @@ public final class ModelRunner {
         }
         throw new IllegalStateException(
                 "the model returned something other than a tensor or a tuple/list of tensors");
+    }
+
+    /**
+     * torchvision-style detector outputs, (boxes N x 4, scores N, labels N), packed into one
+     * N x 6 array (see {@link Detections#packBoxes}); null for any other output.
+     */
+    private static float[] packedDetections(IValue value) {
+        Tensor[] parts = null;
+        if (value.isTuple() && value.toTuple().length == 3) {
+            IValue[] items = value.toTuple();
+            if (items[0].isTensor() && items[1].isTensor() && items[2].isTensor()) {
+                parts = new Tensor[] {items[0].toTensor(), items[1].toTensor(), items[2].toTensor()};
+            }
+        } else if (value.isTensorList() && value.toTensorList().length == 3) {
+            parts = value.toTensorList();
+        }
+        if (parts == null) {
+            return null;
+        }
+        long[] boxShape = parts[0].shape();
+        if (boxShape.length == 0 || boxShape[boxShape.length - 1] != 4
+                || parts[0].numel() != 4 * parts[1].numel()
+                || parts[1].numel() != parts[2].numel()) {
+            return null;
+        }
+        return Detections.packBoxes(floats(parts[0]), floats(parts[1]), floats(parts[2]));
     }
 
     private static float[] floats(Tensor t) {

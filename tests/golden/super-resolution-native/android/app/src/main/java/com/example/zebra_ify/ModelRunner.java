@@ -262,6 +262,31 @@ public final class ModelRunner {
                 input.optInt("channels", 3));
     }
 
+    /**
+     * Detection settings from the embedded metadata, or from generation time when it has none;
+     * null when the model is not a detector.
+     */
+    public Detections.Settings detection() {
+        if (!metadataJson.isEmpty()) {
+            try {
+                JSONObject d = new JSONObject(metadataJson).optJSONObject("detection");
+                if (d != null) {
+                    return new Detections.Settings(
+                            d.getString("layout"),
+                            "normalized".equals(d.getString("box_units")),
+                            "logits".equals(d.getString("scores")),
+                            (float) d.getDouble("score_threshold"),
+                            d.getDouble("iou_threshold"),
+                            d.getInt("max_detections"));
+                }
+            } catch (JSONException | IllegalArgumentException e) {
+                Log.w(TAG, "unreadable detection settings in " + METADATA_KEY
+                        + "; using the values from generation time", e);
+            }
+        }
+        return Detections.Settings.generated();
+    }
+
     /** Double from JSON, then one rounding to float: the same value torch uses for float32. */
     private static float[] floats(JSONArray a) throws JSONException {
         float[] out = new float[a.length()];
