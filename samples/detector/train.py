@@ -32,7 +32,7 @@ from scenes import LABELS, draw_scene, sample_image  # noqa: E402
 
 SEED = 5151
 THREADS = 2  # part of the recipe: float reductions depend on the thread split
-STEPS = 300
+STEPS = 250
 BATCH = 32
 LR = 4e-3
 SCENES = 2000
