@@ -921,7 +921,7 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
     try:
         result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
                              context["mean"], context["std"], float(context["tolerance"]),
-                             input_channels=context["input_channels"])
+                             input_channels=context.get("input_channels", 3))
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return False
@@ -937,7 +937,7 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict) -> b
             report.add(scope, name, True, f"{count} boxes kept, indices exact")
         except CheckFailedError as exc:
             report.add(scope, name, False, str(exc))
-    if context["task"] == "image-to-image" and context["input_channels"] == 1:
+    if context["task"] == "image-to-image" and context.get("input_channels", 3) == 1:
         name = "C++ yToRgba (Y output + upscaled CbCr) matches the generator's picture"
         try:
             verify_luma_picture(result["driver"], paths["sample"], paths["expected"], context)
@@ -1026,7 +1026,7 @@ def check_android(project_dir: Path, context: dict, report) -> None:
             output_mean=context["output_mean"] if image_task else None,
             output_std=context["output_std"] if image_task else None,
             output_size=(out_w, out_h) if out_w and out_h else None,
-            input_channels=context["input_channels"],
+            input_channels=context.get("input_channels", 3),
         )
         report.add(scope, name, True, ", ".join(pixel["checked"]))
     except CheckFailedError as exc:
@@ -1035,7 +1035,7 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     try:
         result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
                             context["mean"], context["std"], float(context["tolerance"]),
-                            input_channels=context["input_channels"])
+                            input_channels=context.get("input_channels", 3))
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return
