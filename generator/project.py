@@ -199,6 +199,8 @@ def report_markdown(exp: Exported) -> str:
         ("task", exp.meta.task),
         ("input", f"1x{exp.meta.input_channels}x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
+        *([("detection", ", ".join(f"{k} {v}" for k, v in exp.meta.detection.to_dict().items()))]
+          if exp.meta.detection is not None else []),
         ("export", e.method),
         ("passes run", "; ".join(e.passes_run) or "none"),
         ("passes skipped", "; ".join(f"{k}: {v}" for k, v in e.passes_skipped.items()) or "none"),
