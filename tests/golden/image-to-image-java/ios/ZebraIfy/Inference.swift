@@ -215,11 +215,12 @@ final class Predictor {
     /// RGBA8 pixels of the input size -> the model's first output tensor.
     func run(rgba: Data) throws -> (output: [Float], shape: [Int], milliseconds: Double) {
         let luma = ModelSpec.inputChannels == 1
-        let input = luma
-            ? try TorchModule.lumaTensor(
+        // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
+        let input = try luma
+            ? TorchModule.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : try TorchModule.tensor(
+            : TorchModule.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
@@ -238,12 +239,12 @@ final class Predictor {
         let height = shape.count >= 2 ? shape[shape.count - 2] : 0
         let width = shape.last ?? 0
         // The output is shown at its own size (super-resolution makes it larger than the input).
-        let pixels = ModelSpec.inputChannels == 1
-            ? try TorchModule.rgba(
+        let pixels = try ModelSpec.inputChannels == 1
+            ? TorchModule.rgba(
                 luma: floatData(output), width: width, height: height,
                 mean: ModelSpec.outputMean[0], std: ModelSpec.outputStd[0],
                 colorsFrom: rgba, inputWidth: ModelSpec.inputWidth, inputHeight: ModelSpec.inputHeight)
-            : try TorchModule.rgba(
+            : TorchModule.rgba(
                 tensor: floatData(output), width: width, height: height,
                 mean: ModelSpec.outputMean.map { NSNumber(value: $0) }, std: ModelSpec.outputStd.map { NSNumber(value: $0) })
         let picture = PixelBuffer.image(rgba: pixels, width: width, height: height)

@@ -215,11 +215,12 @@ final class Predictor {
     /// RGBA8 pixels of the input size -> the model's first output tensor.
     func run(rgba: Data) throws -> (output: [Float], shape: [Int], milliseconds: Double) {
         let luma = ModelSpec.inputChannels == 1
-        let input = luma
-            ? try TorchModule.lumaTensor(
+        // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
+        let input = try luma
+            ? TorchModule.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : try TorchModule.tensor(
+            : TorchModule.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
