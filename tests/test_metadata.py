@@ -32,6 +32,8 @@ def test_explicit_task_is_checked_against_the_shape():
     with pytest.raises(UsageError, match="needs an output of shape 1xK"):
         md.detect_task((1, 3, 8, 8), "classification")
     with pytest.raises(UsageError, match="unknown"):
+        md.detect_task((1, 3), "pose")
+    with pytest.raises(UsageError, match="--task detection needs an output of shape"):
         md.detect_task((1, 3), "detection")
 
 
