@@ -704,6 +704,8 @@ def verify_pixel_helpers(
     output_std: Sequence[float] | None = None,
     output_size: tuple[int, int] | None = None,
     input_channels: int = 3,
+    detection: dict | None = None,
+    detection_classes: int = 0,
     softmax_tolerance: float = 1e-6,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
@@ -714,7 +716,9 @@ def verify_pixel_helpers(
     output_argb.bin (chwToRgba of output_chw.bin with output_mean/output_std, exact),
     softmax.bin (within softmax_tolerance) and top5.bin (exact), argmax.bin (exact). For a luma
     model (input_channels 1): rgbaToY against input_chw.bin, rgbaToYcbcr against ycbcr.bin and
-    yToRgba against output_argb.bin, all exact.
+    yToRgba against output_argb.bin, all exact. For a detector (detection settings given):
+    decodeYolo/decodeBoxes against decoded.bin (exact; 1e-5 for logits) and selectDetections
+    against nms_keep.bin (exact).
     Returns the names of the checks that ran; raises CheckFailedError on the first mismatch.
     """
     root = Path(core_or_platform_dir)
@@ -791,6 +795,20 @@ def verify_pixel_helpers(
                 f"C++ argmaxChannels differs from golden argmax.bin (first difference at pixel {first})"
             )
         checked.append("argmaxChannels")
+
+    if output_chw is not None and detection is not None and (golden / "decoded.bin").is_file():
+        import numpy as np
+
+        decoded, keep = driver.detect(output_chw, detection, detection_classes, width, height)
+        expected_decoded = np.frombuffer(_read(golden / "decoded.bin", "golden decoded.bin"), "<f4")
+        actual = np.frombuffer(decoded, "<f4")
+        limit = 1e-5 if detection["scores"] == "logits" else 0.0
+        if actual.shape != expected_decoded.shape or not float(np.max(np.abs(actual - expected_decoded), initial=0.0)) <= limit:
+            raise CheckFailedError("C++ detection decoding differs from golden decoded.bin")
+        expected_keep = _ints(_read(golden / "nms_keep.bin", "golden nms_keep.bin"))
+        if keep != expected_keep:
+            raise CheckFailedError(f"C++ selectDetections keeps {keep}, golden nms_keep.bin has {expected_keep}")
+        checked.append("detection")
 
     return {"checked": checked, "core_dir": core_dir}
 
@@ -1019,6 +1037,7 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     shape = list(context["output_shape"])
     out_h, out_w = (shape[-2], shape[-1]) if len(shape) >= 3 else (0, 0)
     image_task = context["task"] == "image-to-image"
+    detection = context.get("detection")
     try:
         pixel = verify_pixel_helpers(
             paths["root"], paths["goldens"], width=context["input_width"], height=context["input_height"],
@@ -1027,6 +1046,7 @@ def check_android(project_dir: Path, context: dict, report) -> None:
             output_std=context["output_std"] if image_task else None,
             output_size=(out_w, out_h) if out_w and out_h else None,
             input_channels=context.get("input_channels", 3),
+            detection=detection, detection_classes=int(shape[-1]) - 5 if detection else 0,
         )
         report.add(scope, name, True, ", ".join(pixel["checked"]))
     except CheckFailedError as exc:

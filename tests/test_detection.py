@@ -112,11 +112,11 @@ def test_options_apply_only_to_detection(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("kind", ["yolo", "boxes"])
-def test_detector_projects_check_and_catch_wrong_goldens(tmp_path, kind):
+@pytest.mark.parametrize("kind, api", [("yolo", "native"), ("boxes", "java")])
+def test_detector_projects_check_and_catch_wrong_goldens(tmp_path, kind, api):
     model = save_detector(tmp_path / f"{kind}.pt", kind)
     result = new_project(name="det", model=model, output=tmp_path / "det", input_size="32x32", task="detection",
-                         score_threshold=0.3, iou_threshold=0.5)
+                         score_threshold=0.3, iou_threshold=0.5, android_api=api)
     _, meta, _ = record.load(result.output)
     assert meta.detection.layout == kind and meta.detection.score_threshold == 0.3
     golden = result.output / "android/app/src/test/resources/golden"
@@ -124,8 +124,14 @@ def test_detector_projects_check_and_catch_wrong_goldens(tmp_path, kind):
     assert len(keep) >= 2, "the sample should keep a few boxes for the test to mean something"
     report = check_project(result.output)
     assert report.ok, _failed(report)
-    assert {c.scope for c in report.checks if c.name.startswith("C++ detection")} == {"ios"}
-    # Drop the last kept box from the golden: the Java NMS test must fail.
+    scopes = {"android", "ios"} if api == "native" else {"ios"}
+    assert {c.scope for c in report.checks if c.name.startswith("C++ detection")} == scopes
+    if api == "native":
+        helpers = next(c for c in report.checks if c.name == "C++ pixel and output helpers match the golden vectors")
+        assert "detection" in helpers.detail
+    # Drop the last kept box from the golden: the Java NMS test (and the C++ one) must fail.
     (golden / "nms_keep.bin").write_bytes(keep[:-1].astype("<i4").tobytes())
-    failed = _failed(check_project(result.output, run_native=False))
+    failed = _failed(check_project(result.output))
     assert any("thresholdAndNmsMatchTorchvision" in f for f in failed), failed
+    if api == "native":
+        assert any("C++ selectDetections keeps" in f and "golden nms_keep.bin has" in f for f in failed), failed
