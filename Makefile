@@ -35,13 +35,16 @@ $(SAMPLES)/zebraify/cyclegan.pt: $(VENV)/.installed samples/zebraify/*.py sample
 $(SAMPLES)/classifier/classifier.pt: $(VENV)/.installed samples/classifier/*.py samples/reproducible.py samples/classifier/labels.txt
 	$(PY) samples/classifier/train.py --out $(SAMPLES)/classifier
 
+$(SAMPLES)/detector/detector.pt: $(VENV)/.installed samples/detector/*.py samples/reproducible.py samples/detector/labels.txt
+	$(PY) samples/detector/train.py --out $(SAMPLES)/detector
+
 demo: setup $(SAMPLES)/zebraify/cyclegan.pt
 	$(VENV)/bin/scaffold new zebraify --model $(SAMPLES)/zebraify/cyclegan.pt \
 	  --sample-image $(SAMPLES)/zebraify/horse.png --output build/zebraify --force
 	$(VENV)/bin/scaffold check build/zebraify
 
 # The samples are trained first, alone: two training threads beside other tests crawl.
-test: setup $(SAMPLES)/zebraify/cyclegan.pt $(SAMPLES)/classifier/classifier.pt
+test: setup $(SAMPLES)/zebraify/cyclegan.pt $(SAMPLES)/classifier/classifier.pt $(SAMPLES)/detector/detector.pt
 	SCAFFOLD_SAMPLES=$(SAMPLES) $(PY) -m pytest -n 2 -q tests
 
 benchmark: setup

@@ -29,8 +29,9 @@ err = Console(stderr=True)
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="TorchScript (.pt), ExportedProgram (.pt2), lite (.ptl) or file.py:function")]
 WeightsOpt = Annotated[Optional[Path], typer.Option(help="state_dict for a file.py:function factory (loaded with weights_only=True)")]
 TaskOpt = Annotated[Optional[str], typer.Option(help=(
-    "what the model is fed and what the app shows (default: from the output shape): image-to-image (an RGB picture "
+    "what the model is fed and what the app shows (default: from the output shape; detection only when given): image-to-image (an RGB picture "
     "in, a picture out), classification (a picture in, top-5 labels out), segmentation (a picture in, a mask over it), "
+    "detection (a picture in, labelled boxes over it), "
     "tensor (a picture, or with --input-shape any tensor, in; a summary of the output tensor)"))]
 InShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="--task tensor: the input tensor's shape, e.g. 1x16x40 (audio features), 1x3x8x112x112 (video), 1x32 (tokens); the sample is seeded")]
 InDtypeOpt = Annotated[Optional[str], typer.Option("--input-dtype", help="--task tensor: float32 (values 0..1) or int64 (token ids 0..9)")]
@@ -46,6 +47,10 @@ TolOpt = Annotated[float, typer.Option(help="absolute error allowed between the 
 RtolOpt = Annotated[float, typer.Option("--rtol", help="relative error allowed on top: |a-b| <= tolerance + rtol*|b|, as numpy.allclose")]
 OutKeyOpt = Annotated[Optional[str], typer.Option("--output-key", help="for a model returning a dict: the entry the app uses (default 'out')")]
 OutIndexOpt = Annotated[Optional[int], typer.Option("--output-index", help="for a model returning a tuple/list: the item the app uses (default 0)")]
+ScoreThrOpt = Annotated[Optional[float], typer.Option("--score-threshold", help="detection: keep boxes scoring at least this, 0..1 (default 0.25)")]
+IouThrOpt = Annotated[Optional[float], typer.Option("--iou-threshold", help="detection: NMS drops boxes overlapping a better one by more than this IoU, 0..1 (default 0.45)")]
+BoxUnitsOpt = Annotated[Optional[str], typer.Option("--box-units", help="detection: box coordinates in input 'pixels' (default) or 'normalized' 0..1")]
+ScoresOpt = Annotated[Optional[str], typer.Option("--scores", help="detection (YOLO layout): 'probabilities' (default) or 'logits' (the apps apply a sigmoid)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 
 
@@ -126,6 +131,8 @@ def new(
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
     output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
     input_dtype: InDtypeOpt = None, force: ForceOpt = False,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -138,6 +145,7 @@ def new(
             labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
             script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
             keep_export_asset=keep_export_asset, input_shape=input_shape, input_dtype=input_dtype, force=force,
+            score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
             progress=step,
         )
     e = result.exported
@@ -157,6 +165,8 @@ def export(
     trust_pickle: PickleOpt = False, script: ScriptOpt = False, tolerance: TolOpt = 1e-4, rtol: RtolOpt = DEFAULT_RTOL,
     output_key: OutKeyOpt = None, output_index: OutIndexOpt = None, input_shape: InShapeOpt = None,
     input_dtype: InDtypeOpt = None, force: ForceOpt = False,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
 ) -> None:
     """Export only the model asset, its metadata, operator list and report."""
     from generator.project import export_model
@@ -166,7 +176,9 @@ def export(
                          std=std, labels=labels, output_range=output_range, sample_image=sample_image,
                          trust_pickle=trust_pickle, script=script, tolerance=tolerance, rtol=rtol,
                          output_key=output_key, output_index=output_index, input_shape=input_shape,
-                         input_dtype=input_dtype, force=force, progress=step)
+                         input_dtype=input_dtype, force=force,
+                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units,
+                         scores=scores, progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
     for note in e.notes:

@@ -11,7 +11,7 @@ from typing import Any
 
 from generator import __version__, versions
 from generator.native import jni_prefix
-from generator.metadata import METADATA_KEY, Metadata
+from generator.metadata import METADATA_FORMAT, METADATA_KEY, Metadata
 from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
@@ -60,6 +60,8 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "output_std": output_std,
         "output_range": list(meta.output_range) if meta.output_range else None,
         "output_shape": list(meta.output_shape),
+        "input_channels": meta.input_channels,
+        "detection": meta.detection.to_dict() if meta.detection is not None else None,
         "num_classes": meta.num_classes,
         "labels": list(meta.labels),
         "palette": [list(c) for c in meta.palette],
@@ -69,6 +71,7 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "output_index": meta.output_index,
         "model_file": MODEL_FILE,
         "metadata_key": METADATA_KEY,
+        "metadata_format": METADATA_FORMAT,
         "sample_file": SAMPLE_FILE,
         "expected_file": EXPECTED_FILE,
         "v": versions,

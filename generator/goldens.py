@@ -103,8 +103,13 @@ def png_bytes(img) -> bytes:
 
 
 def input_tensor(img, meta: Metadata):
+    import torch
     import torchvision.transforms.functional as F
 
+    if meta.input_channels == 1:
+        y = rgb_to_ycbcr(np.asarray(img.convert("RGB")))[0]
+        t = ((y / np.float32(255)) - np.float32(meta.mean[0])) / np.float32(meta.std[0])
+        return torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).reshape(1, 1, *y.shape)
     t = F.to_tensor(img)
     t = F.normalize(t, list(meta.mean), list(meta.std))
     return t.unsqueeze(0).contiguous()
@@ -155,6 +160,66 @@ def chw_to_argb(chw: np.ndarray, width: int, height: int, mean, std) -> np.ndarr
     return packed.reshape(-1).view(np.int32)
 
 
+# ---- luma (Y) models: YCbCr, JPEG / BT.601 full range -------------------------------------------
+# Every operation below is one float32 operation, in the order the Java (ImageTensors) and the
+# C++ core write them, so the three agree to the bit. The formulas are JFIF's (what Pillow's
+# "YCbCr" mode uses); Pillow computes them in fixed point and rounds to bytes, these stay float.
+
+def _f(x: float) -> np.float32:
+    return np.float32(x)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 -> 3xHxW float32 Y, Cb, Cr in 0..255 (not rounded)."""
+    r, g, b = (rgb[..., c].astype(np.float32) for c in range(3))
+    y = _f(0.299) * r + _f(0.587) * g + _f(0.114) * b
+    cb = _f(128) - _f(0.168736) * r - _f(0.331264) * g + _f(0.5) * b
+    cr = _f(128) + _f(0.5) * r - _f(0.418688) * g - _f(0.081312) * b
+    return np.stack([y, cb, cr]).astype(np.float32)
+
+
+def resize_bilinear(plane: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Bilinear resize with half-pixel centers (torch's align_corners=False, antialias off):
+    src = (dst + 0.5) * (in / out) - 0.5, clamped at 0; neighbours x0 = floor(src) and
+    min(x0 + 1, in - 1); value = (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly."""
+    in_h, in_w = plane.shape
+
+    def axis(out_n: int, in_n: int):
+        scale = _f(in_n) / _f(out_n)
+        src = (np.arange(out_n, dtype=np.float32) + _f(0.5)) * scale - _f(0.5)
+        src = np.maximum(src, _f(0))
+        i0 = np.floor(src).astype(np.int64)
+        i1 = np.minimum(i0 + 1, in_n - 1)
+        frac = (src - i0.astype(np.float32)).astype(np.float32)
+        return i0, i1, frac
+
+    x0, x1, lx = axis(out_w, in_w)
+    y0, y1, ly = axis(out_h, in_h)
+    hx = _f(1) - lx
+    hy = (_f(1) - ly)[:, None]
+    top = plane[y0][:, x0] * hx + plane[y0][:, x1] * lx
+    bottom = plane[y1][:, x0] * hx + plane[y1][:, x1] * lx
+    return (top * hy + bottom * ly[:, None]).astype(np.float32)
+
+
+def ycbcr_output_argb(y_out: np.ndarray, out_w: int, out_h: int, mean: float, std: float, rgb: np.ndarray) -> np.ndarray:
+    """The picture a luma model's app shows: Y from the model (x * std + mean, clamped to 0..1,
+    times 255), Cb and Cr of the input picture resized bilinearly to the output size, back to
+    RGB with the JFIF inverse, clamped to 0..255 and rounded half up."""
+    v = y_out.reshape(out_h, out_w).astype(np.float32) * _f(std) + _f(mean)
+    v = np.where(np.isnan(v), _f(0), v)
+    luma = np.clip(v, _f(0), _f(1)) * _f(255)
+    planes = rgb_to_ycbcr(rgb)
+    cb = resize_bilinear(planes[1], out_w, out_h) - _f(128)
+    cr = resize_bilinear(planes[2], out_w, out_h) - _f(128)
+    r = luma + _f(1.402) * cr
+    g = luma - _f(0.344136) * cb - _f(0.714136) * cr
+    b = luma + _f(1.772) * cb
+    q = [np.floor(np.clip(c, _f(0), _f(255)) + _f(0.5)).astype(np.uint32) for c in (r, g, b)]
+    packed = (np.uint32(255) << 24) | (q[0] << 16) | (q[1] << 8) | q[2]
+    return packed.reshape(-1).view(np.int32)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     import torch
 
@@ -169,6 +234,53 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 def argmax_channels(chw: np.ndarray, classes: int, height: int, width: int) -> np.ndarray:
     # np.argmax returns the first maximum: ties go to the lower class.
     return np.argmax(chw.reshape(classes, height, width), axis=0).reshape(-1).astype(np.int32)
+
+
+# ---- detection: decode, score threshold, NMS ------------------------------------------------------
+
+def decode_detections(raw: np.ndarray, meta: Metadata) -> np.ndarray:
+    """The model's raw output as N x 6 float32 rows (x1, y1, x2, y2 in input pixels, score,
+    label), before the threshold: torchvision's box_convert for YOLO boxes, objectness times the
+    best class score (the first best on ties), sigmoid first when the scores are logits."""
+    import torch
+    from torchvision.ops import box_convert
+
+    det = meta.detection
+    assert det is not None
+    cols = 5 + meta.num_classes if det.layout == "yolo" else 6
+    rows = torch.from_numpy(raw.astype(np.float32).reshape(-1, cols))
+    if det.layout == "yolo":
+        boxes = box_convert(rows[:, :4], "cxcywh", "xyxy")
+        obj, cls = rows[:, 4], rows[:, 5:]
+        if det.scores == "logits":
+            obj, cls = torch.sigmoid(obj), torch.sigmoid(cls)
+        cls_np = cls.numpy()
+        label = np.argmax(cls_np, axis=1)
+        best = torch.from_numpy(cls_np[np.arange(len(label)), label])
+        score = obj * best
+        label_t = torch.from_numpy(label.astype(np.float32))
+    else:
+        boxes, score, label_t = rows[:, :4], rows[:, 4], rows[:, 5]
+    if det.box_units == "normalized":
+        w, h = float(meta.input_width), float(meta.input_height)
+        boxes = boxes * torch.tensor([w, h, w, h], dtype=torch.float32)
+    return torch.cat([boxes, score[:, None], label_t[:, None]], 1).numpy().astype(np.float32)
+
+
+def select_detections(decoded: np.ndarray, meta: Metadata) -> np.ndarray:
+    """Indices (into decoded) of the boxes the apps show, best first: score >= threshold, then
+    torchvision.ops.nms (class-agnostic), at most max_detections."""
+    import torch
+    from torchvision.ops import nms
+
+    det = meta.detection
+    assert det is not None
+    candidates = np.nonzero(decoded[:, 4] >= np.float32(det.score_threshold))[0]
+    if candidates.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    t = torch.from_numpy(decoded[candidates])
+    keep = nms(t[:, :4], t[:, 4], det.iou_threshold).numpy()
+    return candidates[keep][: det.max_detections].astype(np.int32)
 
 
 @dataclass
@@ -194,7 +306,13 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
         vec["labels.txt"] = "\n".join(meta.labels).encode("utf-8")
     if meta.palette:
         vec["palette.bin"] = np.asarray(meta.palette, dtype="<i4").reshape(-1).tobytes()
-    if meta.task == "image-to-image":
+    if meta.task == "image-to-image" and meta.input_channels == 1:
+        _, _, h, w = meta.output_shape
+        mean, std = meta.output_mean_std()
+        rgb = np.asarray(img.convert("RGB"))
+        vec["ycbcr.bin"] = rgb_to_ycbcr(rgb).astype("<f4").tobytes()
+        vec["output_argb.bin"] = ycbcr_output_argb(expected, w, h, mean[0], std[0], rgb).astype("<i4").tobytes()
+    elif meta.task == "image-to-image":
         _, _, h, w = meta.output_shape
         mean, std = meta.output_mean_std()
         vec["output_argb.bin"] = chw_to_argb(expected, w, h, mean, std).astype("<i4").tobytes()
@@ -205,6 +323,12 @@ def host_vectors(img, meta: Metadata, input_chw: np.ndarray, expected: np.ndarra
     elif meta.task == "segmentation":
         _, k, h, w = meta.output_shape
         vec["argmax.bin"] = argmax_channels(expected, k, h, w).astype("<i4").tobytes()
+    elif meta.task == "detection":
+        decoded = decode_detections(expected, meta)
+        keep = select_detections(decoded, meta)
+        vec["decoded.bin"] = decoded.astype("<f4").tobytes()
+        vec["nms_keep.bin"] = keep.astype("<i4").tobytes()
+        vec["detections.bin"] = decoded[keep].astype("<f4").tobytes()
     return vec
 
 

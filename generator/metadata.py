@@ -16,9 +16,11 @@ from pathlib import Path
 from generator.errors import ModelError, UsageError
 from generator.names import json_compact
 
-TASKS = ("image-to-image", "classification", "segmentation", "tensor")
+TASKS = ("image-to-image", "classification", "segmentation", "tensor", "detection")
 METADATA_KEY = "scaffold.json"
-METADATA_FORMAT = 1
+# 2: input.channels (3 for RGB, 1 for a luma-only super-resolution model) and, for the detection
+# task, a "detection" object (DetectionSpec). Readers accept 1 and 2.
+METADATA_FORMAT = 2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -28,8 +30,59 @@ DEFAULT_NORMALIZATION = {
     "classification": (IMAGENET_MEAN, IMAGENET_STD),
     "segmentation": (IMAGENET_MEAN, IMAGENET_STD),
     "tensor": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    # YOLO-style detectors take 0..1 pixels without normalization.
+    "detection": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
-DEFAULT_INPUT_SIZE = {"image-to-image": 256, "classification": 224, "segmentation": 224, "tensor": 224}
+DEFAULT_INPUT_SIZE = {"image-to-image": 256, "classification": 224, "segmentation": 224, "tensor": 224, "detection": 320}
+DETECTION_LAYOUTS = ("yolo", "boxes")
+BOX_UNITS = ("pixels", "normalized")
+SCORE_KINDS = ("probabilities", "logits")
+DEFAULT_SCORE_THRESHOLD = 0.25
+DEFAULT_IOU_THRESHOLD = 0.45
+MAX_DETECTIONS = 100
+
+
+@dataclass(frozen=True)
+class DetectionSpec:
+    """How the apps read a detector's raw output.
+
+    layout "yolo": one tensor 1 x N x (4 + 1 + C), rows (cx, cy, w, h, objectness, C class
+    scores); a box's score is objectness x its best class score, its label that class.
+    layout "boxes": torchvision style, (boxes N x 4 as x1, y1, x2, y2; scores N; labels N), which
+    the pipeline and the apps pack into one N x 6 tensor (x1, y1, x2, y2, score, label).
+    box_units: "pixels" of the model input, or "normalized" (0..1 of the input width/height).
+    scores: "probabilities" as given, or "logits" (the apps apply a sigmoid).
+    Boxes scoring >= score_threshold go through class-agnostic non-maximum suppression
+    (torchvision.ops.nms: a box is dropped when its IoU with a kept, higher-scoring box is
+    > iou_threshold); at most MAX_DETECTIONS are kept."""
+
+    layout: str = "yolo"
+    box_units: str = "pixels"
+    scores: str = "probabilities"
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    iou_threshold: float = DEFAULT_IOU_THRESHOLD
+    max_detections: int = MAX_DETECTIONS
+
+    def to_dict(self) -> dict:
+        return {
+            "layout": self.layout,
+            "box_units": self.box_units,
+            "scores": self.scores,
+            "score_threshold": self.score_threshold,
+            "iou_threshold": self.iou_threshold,
+            "max_detections": self.max_detections,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DetectionSpec":
+        return cls(
+            layout=str(data["layout"]),
+            box_units=str(data["box_units"]),
+            scores=str(data["scores"]),
+            score_threshold=float(data["score_threshold"]),
+            iou_threshold=float(data["iou_threshold"]),
+            max_detections=int(data["max_detections"]),
+        )
 INPUT_SIZE_MAX = 4096
 
 
@@ -50,11 +103,16 @@ class Metadata:
     # --task tensor with --input-shape: the model's input is this tensor, not an RGB picture.
     input_shape: tuple[int, ...] | None = None
     input_dtype: str | None = None
+    # 1: the model sees the Y (luma) plane of YCbCr and outputs Y; the apps upscale CbCr around it.
+    input_channels: int = 3
+    detection: DetectionSpec | None = None
 
     @property
     def num_classes(self) -> int:
         if self.task in ("classification", "segmentation"):
             return int(self.output_shape[1])
+        if self.task == "detection" and self.detection is not None and self.detection.layout == "yolo":
+            return int(self.output_shape[-1]) - 5
         return 0
 
     def output_mean_std(self) -> tuple[list[float], list[float]]:
@@ -72,6 +130,7 @@ class Metadata:
                 "height": self.input_height,
                 "mean": list(self.mean),
                 "std": list(self.std),
+                "channels": self.input_channels,
                 **({"shape": list(self.input_shape), "dtype": self.input_dtype} if self.input_shape else {}),
             },
             "output": {
@@ -84,6 +143,7 @@ class Metadata:
             "labels": list(self.labels),
             "palette": [list(c) for c in self.palette],
             "generator": generator,
+            **({"detection": self.detection.to_dict()} if self.detection is not None else {}),
         }
 
     def to_json(self, generator: str) -> str:
@@ -107,6 +167,8 @@ class Metadata:
                 output_index=int(data["output"]["index"]) if data["output"].get("index") is not None else None,
                 input_shape=tuple(int(d) for d in data["input"]["shape"]) if data["input"].get("shape") else None,
                 input_dtype=str(data["input"]["dtype"]) if data["input"].get("shape") else None,
+                input_channels=int(data["input"].get("channels", 3)),
+                detection=DetectionSpec.from_dict(data["detection"]) if data.get("detection") else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"embedded metadata is malformed ({exc}); regenerate the asset with scaffold export") from exc
@@ -249,37 +311,44 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
 
 # ---- deciding what the model is -----------------------------------------------------------------
 
-def detect_task(output_shape: tuple[int, ...], requested: str | None) -> str:
-    """Task from the output shape; an explicit --task is checked against the shape instead."""
+def detect_task(output_shape: tuple[int, ...], requested: str | None, input_channels: int = 3) -> str:
+    """Task from the output shape; an explicit --task is checked against the shape instead.
+
+    A model that takes one channel and returns one (1x1xHxW -> 1x1xH'xW') is a luma (Y)
+    image-to-image model, such as ESPCN super-resolution."""
     shape = tuple(output_shape)
+    image_channels = 1 if input_channels == 1 else 3
     shape_text = "x".join(str(d) for d in shape)
     if requested is not None:
         if requested not in TASKS:
             raise UsageError(f"--task {requested!r} is unknown; use one of {', '.join(TASKS)}")
         ok = {
-            "image-to-image": len(shape) == 4 and shape[0] == 1 and shape[1] == 3,
+            "image-to-image": len(shape) == 4 and shape[0] == 1 and shape[1] == image_channels,
             "classification": len(shape) == 2 and shape[0] == 1 and shape[1] >= 1,
             "segmentation": len(shape) == 4 and shape[0] == 1 and shape[1] >= 1,
             "tensor": len(shape) >= 1,
+            # 1 x N x (5 + C) raw predictions, or N x 6 packed from torchvision-style outputs.
+            "detection": (len(shape) == 3 and shape[0] == 1 and shape[2] >= 6) or (len(shape) == 2 and shape[1] == 6),
         }[requested]
         if not ok:
             need = {
-                "image-to-image": "1x3xHxW",
+                "image-to-image": f"1x{image_channels}xHxW",
                 "classification": "1xK",
                 "segmentation": "1xKxHxW",
                 "tensor": "any tensor",
+                "detection": "1xNx(5+C) (YOLO-style) or (boxes Nx4, scores N, labels N)",
             }[requested]
             raise UsageError(f"--task {requested} needs an output of shape {need}, the model gives {shape_text}; choose another --task")
         return requested
     if len(shape) == 2 and shape[0] == 1 and shape[1] >= 2:
         return "classification"
-    if len(shape) == 4 and shape[0] == 1 and shape[1] == 3:
+    if len(shape) == 4 and shape[0] == 1 and shape[1] == image_channels:
         return "image-to-image"
     if len(shape) == 4 and shape[0] == 1 and shape[1] >= 2:
         return "segmentation"
     raise UsageError(
         f"cannot tell the task from the output shape {shape_text}; pass --task "
-        "(image-to-image, classification, segmentation or tensor)"
+        "(image-to-image, classification, segmentation, detection or tensor)"
     )
 
 
@@ -355,20 +424,57 @@ def default_palette(count: int) -> tuple[tuple[int, int, int], ...]:
     return tuple(colors[:count])
 
 
+def parse_threshold(value: float | None, option: str, default: float) -> float:
+    if value is None:
+        return default
+    if not (0.0 <= value <= 1.0):  # also refuses NaN
+        raise UsageError(f"{option} {value} is outside 0..1; e.g. {option} {default}")
+    return float(value)
+
+
+def detection_spec(*, output_shape, box_units: str | None, scores: str | None, score_threshold: float | None,
+                   iou_threshold: float | None) -> DetectionSpec:
+    """The detection settings from the options, checked; the layout follows from the output shape."""
+    if box_units is not None and box_units not in BOX_UNITS:
+        raise UsageError(f"--box-units {box_units!r} is unknown; use {' or '.join(BOX_UNITS)}")
+    if scores is not None and scores not in SCORE_KINDS:
+        raise UsageError(f"--scores {scores!r} is unknown; use {' or '.join(SCORE_KINDS)}")
+    layout = "yolo" if len(output_shape) == 3 else "boxes"
+    if layout == "boxes" and scores == "logits":
+        raise UsageError("--scores logits does not apply to (boxes, scores, labels) outputs, whose scores are probabilities; drop --scores")
+    return DetectionSpec(
+        layout=layout,
+        box_units=box_units or "pixels",
+        scores=scores or "probabilities",
+        score_threshold=parse_threshold(score_threshold, "--score-threshold", DEFAULT_SCORE_THRESHOLD),
+        iou_threshold=parse_threshold(iou_threshold, "--iou-threshold", DEFAULT_IOU_THRESHOLD),
+    )
+
+
 def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
              output_range, labels: tuple[str, ...] | None, output_key: str | None = None,
              output_index: int | None = None, input_shape: tuple[int, ...] | None = None,
-             input_dtype: str | None = None) -> Metadata:
+             input_dtype: str | None = None, input_channels: int = 3,
+             detection: DetectionSpec | None = None) -> Metadata:
     """Assemble and cross-check the metadata; labels must match the class count."""
     classes = int(output_shape[1]) if task in ("classification", "segmentation") else 0
-    if task in ("classification", "segmentation"):
+    if task == "detection":
+        detection = detection or DetectionSpec(layout="yolo" if len(output_shape) == 3 else "boxes")
+        classes = int(output_shape[-1]) - 5 if detection.layout == "yolo" else 0
+        if labels is not None and classes and len(labels) != classes:
+            raise UsageError(f"--labels has {len(labels)} labels but the model scores {classes} classes; give one label per class")
+        if labels is None and classes:
+            labels = tuple(f"class {i}" for i in range(classes))
+    elif task in ("classification", "segmentation"):
         if labels is None:
             labels = tuple(f"class {i}" for i in range(classes))
         elif len(labels) != classes:
             raise UsageError(f"--labels has {len(labels)} labels but the model outputs {classes} classes; give one label per class")
     elif labels:
-        raise UsageError(f"--labels is only used for classification and segmentation, the task is {task}; drop --labels")
+        raise UsageError(f"--labels is only used for classification, segmentation and detection, the task is {task}; drop --labels")
     palette = default_palette(classes) if task == "segmentation" else ()
+    if task == "detection" and classes:
+        palette = default_palette(classes + 1)[1:]  # every class is an object: no black background color
     return Metadata(
         task=task,
         input_width=input_size[0],
@@ -383,6 +489,8 @@ def describe(*, task: str, input_size: tuple[int, int], mean, std, output_shape,
         output_index=output_index,
         input_shape=input_shape,
         input_dtype=input_dtype if input_shape else None,
+        input_channels=input_channels,
+        detection=detection if task == "detection" else None,
     )
 
 

@@ -484,6 +484,54 @@ class CoreDriver:
             _run_driver(self.path, [mode, str(src), str(width), str(height), _triple(mean, "mean"), _triple(std, "std"), str(dst)], what)
             return dst.read_bytes()
 
+    def rgba_to_ycbcr(self, rgba: bytes, width: int, height: int) -> bytes:
+        return self._files("rgba2ycbcr", [rgba], [str(width), str(height)], "converting RGBA pixels to YCbCr")
+
+    def rgba_to_y(self, rgba: bytes, width: int, height: int, mean: float, std: float) -> bytes:
+        return self._files("rgba2y", [rgba], [str(width), str(height), _float32(mean).hex(), _float32(std).hex()],
+                           "converting RGBA pixels to a luma tensor")
+
+    def y_to_rgba(self, y_f32: bytes, out_width: int, out_height: int, mean: float, std: float,
+                  rgba: bytes, in_width: int, in_height: int) -> bytes:
+        with self._tmp() as tmp:
+            src, pixels, dst = Path(tmp, "y.f32"), Path(tmp, "in.u8"), Path(tmp, "out.u8")
+            src.write_bytes(y_f32)
+            pixels.write_bytes(rgba)
+            _run_driver(self.path, ["y2rgba", str(src), str(out_width), str(out_height), _float32(mean).hex(),
+                                    _float32(std).hex(), str(pixels), str(in_width), str(in_height), str(dst)],
+                        "combining a luma output with the input's colors")
+            return dst.read_bytes()
+
+    def _files(self, mode: str, inputs: list[bytes], args: list[str], what: str) -> bytes:
+        """MODE IN... ARGS... OUT: the shape most conversion modes share."""
+        with self._tmp() as tmp:
+            paths = []
+            for i, data in enumerate(inputs):
+                paths.append(Path(tmp, f"in{i}.bin"))
+                paths[-1].write_bytes(data)
+            dst = Path(tmp, "out.bin")
+            _run_driver(self.path, [mode, *map(str, paths), *args, str(dst)], what)
+            return dst.read_bytes()
+
+    def input_tensor(self, rgba: bytes, width: int, height: int, mean, std, channels: int = 3) -> tuple[bytes, list[int]]:
+        """What the apps feed the model: RGB planes, or the Y plane for a luma model."""
+        if channels == 1:
+            return self.rgba_to_y(rgba, width, height, mean[0], std[0]), [1, 1, height, width]
+        return self.rgba_to_chw(rgba, width, height, mean, std), [1, 3, height, width]
+
+    def detect(self, raw_f32: bytes, detection: dict, classes: int, width: int, height: int) -> tuple[bytes, list[int]]:
+        """The core's decode + threshold + NMS: (decoded rows as float32 bytes, kept indices)."""
+        with self._tmp() as tmp:
+            src, decoded, keep = Path(tmp, "raw.f32"), Path(tmp, "decoded.f32"), Path(tmp, "keep.i32")
+            src.write_bytes(raw_f32)
+            _run_driver(self.path, [
+                "detect", str(src), detection["layout"], str(classes), str(int(detection["box_units"] == "normalized")),
+                str(int(detection["scores"] == "logits")), str(width), str(height),
+                _float32(detection["score_threshold"]).hex(), repr(float(detection["iou_threshold"])),
+                str(int(detection["max_detections"])), str(decoded), str(keep),
+            ], "decoding detections")
+            return decoded.read_bytes(), _ints(keep.read_bytes())
+
     def softmax(self, logits_f32: bytes) -> bytes:
         with self._tmp() as tmp:
             src, dst = Path(tmp, "in.f32"), Path(tmp, "out.f32")
@@ -533,6 +581,21 @@ def reference_chw(rgba: bytes, width: int, height: int, mean: Sequence[float], s
     s = np.asarray(std, dtype=np.float32)
     chw = ((unit - m) / s).transpose(2, 0, 1)
     return np.ascontiguousarray(chw).astype("<f4").tobytes()
+
+
+def reference_input(rgba: bytes, width: int, height: int, mean: Sequence[float], std: Sequence[float],
+                    channels: int = 3) -> bytes:
+    """reference_chw, or for a luma model the generator's Y tensor (goldens.input_tensor)."""
+    if channels != 1:
+        return reference_chw(rgba, width, height, mean, std)
+    import numpy as np
+
+    from generator.goldens import rgb_to_ycbcr
+
+    pixels = np.frombuffer(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
+    y = rgb_to_ycbcr(pixels)[0]
+    t = ((y / np.float32(255)) - np.float32(mean[0])) / np.float32(std[0])
+    return np.ascontiguousarray(t, dtype="<f4").tobytes()
 
 
 def argb_to_rgba(argb: bytes) -> bytes:
@@ -601,11 +664,13 @@ def verify_core(
     tolerance: float = 1e-5,
     *,
     rtol: float = 0.0,
+    input_channels: int = 3,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
 ) -> dict:
     """Run the project's own C++ core on the host the way the app does (PNG -> RGBA8 ->
-    rgbaToChw -> model) and compare with the expected output Python computed.
+    rgbaToChw, or rgbaToY for a luma model -> model) and compare with the expected output
+    Python computed.
 
     The input tensor must equal torchvision's bit for bit (reference_chw). Returns
     {"max_abs_error", "mean_abs_error", "worst_index", "values", "output_shape", "metadata",
@@ -616,13 +681,14 @@ def verify_core(
     driver_path = build_core_driver(core_dir, Path(build_dir or default_build_dir()), gxx)
     driver = CoreDriver(driver_path)
     rgba, width, height = png_to_rgba(Path(sample_png))
-    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
-    if chw != reference_chw(rgba, width, height, mean, std):
+    chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
+    if chw != reference_input(rgba, width, height, mean, std, input_channels):
+        what = "the generator's luma (Y) tensor" if input_channels == 1 else "torchvision's to_tensor+normalize"
         raise CheckFailedError(
-            f"C++ rgbaToChw differs from torchvision's to_tensor+normalize on {Path(sample_png).name}; "
+            f"C++ {'rgbaToY' if input_channels == 1 else 'rgbaToChw'} differs from {what} on {Path(sample_png).name}; "
             "it must match bit for bit"
         )
-    result = driver.run_model(Path(model_path), chw, [1, 3, height, width])
+    result = driver.run_model(Path(model_path), chw, shape)
     expected = _floats(_read(Path(expected_bin), "expected output"))
     actual = _floats(result["output"])
     name = Path(expected_bin).name
@@ -669,6 +735,9 @@ def verify_pixel_helpers(
     output_mean: Sequence[float] | None = None,
     output_std: Sequence[float] | None = None,
     output_size: tuple[int, int] | None = None,
+    input_channels: int = 3,
+    detection: dict | None = None,
+    detection_classes: int = 0,
     softmax_tolerance: float = 1e-6,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
@@ -677,7 +746,11 @@ def verify_pixel_helpers(
 
     Always: sample_argb.bin -> rgbaToChw must equal input_chw.bin bit for bit. When present:
     output_argb.bin (chwToRgba of output_chw.bin with output_mean/output_std, exact),
-    softmax.bin (within softmax_tolerance) and top5.bin (exact), argmax.bin (exact).
+    softmax.bin (within softmax_tolerance) and top5.bin (exact), argmax.bin (exact). For a luma
+    model (input_channels 1): rgbaToY against input_chw.bin, rgbaToYcbcr against ycbcr.bin and
+    yToRgba against output_argb.bin, all exact. For a detector (detection settings given):
+    decodeYolo/decodeBoxes against decoded.bin (exact; 1e-5 for logits) and selectDetections
+    against nms_keep.bin (exact).
     Returns the names of the checks that ran; raises CheckFailedError on the first mismatch.
     """
     root = Path(core_or_platform_dir)
@@ -687,7 +760,8 @@ def verify_pixel_helpers(
     checked: list[str] = []
 
     rgba = argb_to_rgba(_read(golden / "sample_argb.bin", "golden sample_argb.bin"))
-    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
+    chw, _ = driver.input_tensor(rgba, width, height, mean, std, input_channels)
+    convert = "rgbaToY" if input_channels == 1 else "rgbaToChw"
     expected_chw = _read(golden / "input_chw.bin", "golden input_chw.bin")
     if chw != expected_chw:
         stats = compare_floats(_floats(chw), _floats(expected_chw)) if len(chw) == len(expected_chw) else None
@@ -695,23 +769,32 @@ def verify_pixel_helpers(
             f"max abs error {stats['max_abs_error']:.3g} at index {stats['worst_index']}"
             if stats else f"{len(chw) // 4} values vs {len(expected_chw) // 4}"
         )
-        raise CheckFailedError(f"C++ rgbaToChw differs from golden input_chw.bin ({detail}); it must match bit for bit")
-    checked.append("rgbaToChw")
+        raise CheckFailedError(f"C++ {convert} differs from golden input_chw.bin ({detail}); it must match bit for bit")
+    checked.append(convert)
 
     output_path = golden / "output_chw.bin"
     output_chw = output_path.read_bytes() if output_path.is_file() else None
     out_w, out_h = output_size or (width, height)
 
+    if input_channels == 1 and (golden / "ycbcr.bin").is_file():
+        if driver.rgba_to_ycbcr(rgba, width, height) != _read(golden / "ycbcr.bin", "golden ycbcr.bin"):
+            raise CheckFailedError("C++ rgbaToYcbcr differs from golden ycbcr.bin; it must match bit for bit")
+        checked.append("rgbaToYcbcr")
+
     if output_chw is not None and (golden / "output_argb.bin").is_file() and output_mean and output_std:
-        pixels = driver.chw_to_rgba(output_chw, out_w, out_h, output_mean, output_std)
+        if input_channels == 1:
+            pixels = driver.y_to_rgba(output_chw, out_w, out_h, output_mean[0], output_std[0], rgba, width, height)
+        else:
+            pixels = driver.chw_to_rgba(output_chw, out_w, out_h, output_mean, output_std)
         expected = _read(golden / "output_argb.bin", "golden output_argb.bin")
         if rgba_to_argb(pixels) != expected:
             actual_px, expected_px = _ints(rgba_to_argb(pixels)), _ints(expected)
             first = next((i for i, (a, e) in enumerate(zip(actual_px, expected_px)) if a != e), -1)
             raise CheckFailedError(
-                f"C++ chwToRgba differs from golden output_argb.bin (first difference at pixel {first})"
+                f"C++ {'yToRgba' if input_channels == 1 else 'chwToRgba'} differs from golden output_argb.bin "
+                f"(first difference at pixel {first})"
             )
-        checked.append("chwToRgba")
+        checked.append("yToRgba" if input_channels == 1 else "chwToRgba")
 
     if output_chw is not None and (golden / "softmax.bin").is_file():
         probabilities = _floats(driver.softmax(output_chw))
@@ -744,6 +827,20 @@ def verify_pixel_helpers(
                 f"C++ argmaxChannels differs from golden argmax.bin (first difference at pixel {first})"
             )
         checked.append("argmaxChannels")
+
+    if output_chw is not None and detection is not None and (golden / "decoded.bin").is_file():
+        import numpy as np
+
+        decoded, keep = driver.detect(output_chw, detection, detection_classes, width, height)
+        expected_decoded = np.frombuffer(_read(golden / "decoded.bin", "golden decoded.bin"), "<f4")
+        actual = np.frombuffer(decoded, "<f4")
+        limit = 1e-5 if detection["scores"] == "logits" else 0.0
+        if actual.shape != expected_decoded.shape or not float(np.max(np.abs(actual - expected_decoded), initial=0.0)) <= limit:
+            raise CheckFailedError("C++ detection decoding differs from golden decoded.bin")
+        expected_keep = _ints(_read(golden / "nms_keep.bin", "golden nms_keep.bin"))
+        if keep != expected_keep:
+            raise CheckFailedError(f"C++ selectDetections keeps {keep}, golden nms_keep.bin has {expected_keep}")
+        checked.append("detection")
 
     return {"checked": checked, "core_dir": core_dir}
 
@@ -827,6 +924,7 @@ def verify_jni(
     std: Sequence[float],
     tolerance: float = 1e-5,
     *,
+    input_channels: int = 3,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
     javac: Javac | None = None,
@@ -844,9 +942,9 @@ def verify_jni(
     library = build_jni_library(jni_dir, jni_dir, build_dir, gxx, javac)
     driver = CoreDriver(build_core_driver(jni_dir, build_dir, gxx))
     rgba, width, height = png_to_rgba(Path(sample_png))
-    chw = driver.rgba_to_chw(rgba, width, height, mean, std)
+    chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
     report = run_native_core_java(
-        library, native_core_java, package, Path(model_path), chw, [1, 3, height, width],
+        library, native_core_java, package, Path(model_path), chw, shape,
         Path(expected_bin), tolerance, build_dir=build_dir, javac=javac, java=java,
     )
     report["library"] = library
@@ -873,7 +971,7 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_
     try:
         result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
                              context["mean"], context["std"], float(context["tolerance"]),
-                             rtol=float(context["rtol"]))
+                             rtol=float(context["rtol"]), input_channels=context.get("input_channels", 3))
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return False
@@ -882,6 +980,20 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_
         return False
     report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
                                   f"{result['run_ms']:.1f} ms on the host")
+    if context["task"] == "detection":
+        name = "C++ detection decode and NMS match torchvision on the expected output"
+        try:
+            count = verify_detections(result["driver"], paths["expected"], context)
+            report.add(scope, name, True, f"{count} boxes kept, indices exact")
+        except CheckFailedError as exc:
+            report.add(scope, name, False, str(exc))
+    if context["task"] == "image-to-image" and context.get("input_channels", 3) == 1:
+        name = "C++ yToRgba (Y output + upscaled CbCr) matches the generator's picture"
+        try:
+            verify_luma_picture(result["driver"], paths["sample"], paths["expected"], context)
+            report.add(scope, name, True, "bit-exact on the expected output")
+        except CheckFailedError as exc:
+            report.add(scope, name, False, str(exc))
     name = f"C++ core compiles in the standard of {where}"
     if std_flag is None:
         report.add(scope, name, False, f"no C++ standard could be read from {where}")
@@ -916,6 +1028,59 @@ def ios_std_flag(ios_root: Path) -> str | None:
     return xcode_std_flag(pbxproj.app_cxx_standard(ios_root)[0])
 
 
+def verify_detections(driver_path: Path, expected_bin: Path, context: dict) -> int:
+    """The core's decodeYolo/decodeBoxes + selectDetections on the expected output against
+    goldens.decode_detections (box_convert) and select_detections (torchvision.ops.nms); returns
+    how many boxes were kept."""
+    import numpy as np
+
+    from generator.goldens import decode_detections, select_detections
+    from generator.metadata import DetectionSpec
+
+    det = context["detection"]
+    meta = _detection_meta(context, DetectionSpec.from_dict(det))
+    raw = _read(Path(expected_bin), "expected output")
+    decoded, keep = CoreDriver(driver_path).detect(raw, det, meta.num_classes, meta.input_width, meta.input_height)
+    reference = decode_detections(np.frombuffer(raw, "<f4"), meta)
+    actual = np.frombuffer(decoded, "<f4")
+    if actual.size != reference.size:
+        raise CheckFailedError(f"C++ decode gives {actual.size // 6} boxes, torchvision {reference.size // 6}")
+    # A sigmoid (logits) may differ in the last bit between libm and torch; all else is exact.
+    limit = 1e-5 if det["scores"] == "logits" else 0.0
+    error = float(np.max(np.abs(actual - reference.reshape(-1)))) if actual.size else 0.0
+    if not error <= limit:
+        raise CheckFailedError(f"C++ decoded boxes differ from torchvision's box_convert by {error:.3g}")
+    expected_keep = select_detections(reference, meta).tolist()
+    if keep != expected_keep:
+        raise CheckFailedError(f"C++ NMS keeps boxes {keep}, torchvision.ops.nms {expected_keep}")
+    return len(keep)
+
+
+def _detection_meta(context: dict, detection):
+    from generator.metadata import Metadata
+
+    return Metadata(context["task"], context["input_width"], context["input_height"], tuple(context["mean"]),
+                    tuple(context["std"]), tuple(context["output_shape"]), detection=detection)
+
+
+def verify_luma_picture(driver_path: Path, sample_png: Path, expected_bin: Path, context: dict) -> None:
+    """The picture a luma app shows, from the core's yToRgba, against goldens.ycbcr_output_argb."""
+    import numpy as np
+
+    from generator.goldens import ycbcr_output_argb
+
+    rgba, width, height = png_to_rgba(Path(sample_png))
+    out_h, out_w = context["output_shape"][-2:]
+    y = _read(Path(expected_bin), "expected output")
+    mean, std = context["output_mean"][0], context["output_std"][0]
+    pixels = CoreDriver(driver_path).y_to_rgba(y, out_w, out_h, mean, std, rgba, width, height)
+    rgb = np.frombuffer(rgba, np.uint8).reshape(height, width, 4)[..., :3]
+    expected = ycbcr_output_argb(np.frombuffer(y, "<f4"), out_w, out_h, mean, std, rgb).astype("<i4").tobytes()
+    if rgba_to_argb(pixels) != expected:
+        first = next((i for i, (a, e) in enumerate(zip(_ints(rgba_to_argb(pixels)), _ints(expected))) if a != e), -1)
+        raise CheckFailedError(f"C++ yToRgba differs from the generator's picture (first difference at pixel {first})")
+
+
 def check_ios(project_dir: Path, context: dict, report) -> None:
     """Build the iOS project's copy of the core on the host and run it on the sample, in the C++
     standard the app target compiles it with."""
@@ -936,6 +1101,7 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     shape = list(context["output_shape"])
     out_h, out_w = (shape[-2], shape[-1]) if len(shape) >= 3 else (0, 0)
     image_task = context["task"] == "image-to-image"
+    detection = context.get("detection")
     try:
         pixel = verify_pixel_helpers(
             paths["root"], paths["goldens"], width=context["input_width"], height=context["input_height"],
@@ -943,6 +1109,8 @@ def check_android(project_dir: Path, context: dict, report) -> None:
             output_mean=context["output_mean"] if image_task else None,
             output_std=context["output_std"] if image_task else None,
             output_size=(out_w, out_h) if out_w and out_h else None,
+            input_channels=context.get("input_channels", 3),
+            detection=detection, detection_classes=int(shape[-1]) - 5 if detection else 0,
         )
         report.add(scope, name, True, ", ".join(pixel["checked"]))
     except CheckFailedError as exc:
@@ -950,7 +1118,8 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     name = "NativeCore (JNI) runs the model in a JVM"
     try:
         result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
-                            context["mean"], context["std"], float(context["tolerance"]))
+                            context["mean"], context["std"], float(context["tolerance"]),
+                            input_channels=context.get("input_channels", 3))
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return

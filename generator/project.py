@@ -19,8 +19,9 @@ from generator.errors import ModelError, UsageError
 from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
 from generator.loading import LoadedModel, _is_factory, load_model
 from generator.metadata import (
-    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, METADATA_FORMAT, Metadata, clamp_warning, parse_input_shape, describe, detect_task, output_range_for,
-    parse_floats, parse_range, parse_size, parse_std, parse_task, parse_tolerance, read_embedded, read_labels,
+    DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, METADATA_FORMAT, Metadata, clamp_warning, parse_input_shape, describe, detect_task,
+    detection_spec, output_range_for, parse_floats, parse_range, parse_size, parse_std, parse_task, parse_tolerance, read_embedded,
+    read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
 from generator.verify import (
@@ -57,6 +58,15 @@ class ModelOptions:
     output_index: int | None = None
     input_shape: str | None = None
     input_dtype: str | None = None
+    # --task detection only (see metadata.DetectionSpec)
+    score_threshold: float | None = None
+    iou_threshold: float | None = None
+    box_units: str | None = None
+    scores: str | None = None
+
+    def detection_options(self) -> dict[str, Any]:
+        return {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+                "box_units": self.box_units, "scores": self.scores}
 
 
 @dataclass
@@ -125,10 +135,8 @@ def _param_bytes(module: Any, quantized: bool = False) -> int | None:
         return None
 
 
-def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] | None) -> str:
-    """The task, deciding from a small forward pass when the user did not say."""
-    if opts.task is not None and size is not None:
-        return opts.task
+def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] | None) -> tuple[str, int]:
+    """The task and the input channels (3, or 1 for a luma model), from a small forward pass."""
     import torch
 
     probe_w, probe_h = size or (PROBE_SIZE, PROBE_SIZE)
@@ -136,13 +144,22 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
     x = torch.rand(1, 3, probe_h, probe_w, generator=gen)
     try:
         out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
-    except ModelError:
+    except ModelError as first:
+        # Super-resolution models (ESPCN) take the Y plane alone: 1xHxW in, 1xrHxrW out.
+        try:
+            out = run_module(loaded.module, x[:, :1], "the model", key=opts.output_key, index=opts.output_index)
+        except ModelError:
+            out = None
+        if out is not None and out.dim() == 4 and out.shape[1] == 1:
+            return detect_task(tuple(out.shape), opts.task, input_channels=1), 1
         if size is not None:
-            raise
+            raise first
         # Some models need a minimum size (or a fixed one, when traced): try the common one.
         x = torch.rand(1, 3, 224, 224, generator=gen)
         out = run_module(loaded.module, x, "the model", key=opts.output_key, index=opts.output_index)
-    return detect_task(tuple(out.shape), opts.task)
+    if opts.task is not None and size is not None:
+        return opts.task, 3
+    return detect_task(tuple(out.shape), opts.task), 3
 
 
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
@@ -165,6 +182,12 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         raise UsageError(f"--rtol {opts.rtol} must be >= 0 and < 1; e.g. {DEFAULT_RTOL:g}")
     if opts.output_index is not None and opts.output_index < 0:
         raise UsageError(f"--output-index {opts.output_index} must be >= 0; 0 is the first output")
+    given = [k for k, v in opts.detection_options().items() if v is not None]
+    if given and opts.task != "detection":
+        option = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{option} only applies to --task detection; add --task detection or drop {option}")
+    if opts.task == "detection":  # fail on bad thresholds before the slow steps
+        detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
@@ -177,12 +200,12 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     with _timed(timings, "reference"):
         if tensor_input:
             # Video, audio-feature and token models: a seeded tensor of the given shape, no picture.
-            task, img = "tensor", None
+            task, img, channels = "tensor", None, 3
             shape = tensor_input[0]
             size = (shape[-1], shape[-2] if len(shape) > 1 else 1)
             example = goldens.tensor_sample(*tensor_input)
         else:
-            task = _probe_task(loaded, opts, size)
+            task, channels = _probe_task(loaded, opts, size)
             if size is None:
                 side = DEFAULT_INPUT_SIZE[task]
                 size = (side, side)
@@ -191,13 +214,13 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         std = std_arg or default_std
         if not tensor_input:
             img = goldens.load_sample(opts.sample_image, *size)
-            probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), ())  # type: ignore[arg-type]
+            probe_meta = Metadata(task, size[0], size[1], tuple(mean), tuple(std), (), input_channels=channels)  # type: ignore[arg-type]
             example = goldens.input_tensor(img, probe_meta)
         raw = call_module(loaded.module, example, "the model")
         _, picked = select_output(raw, "the model", key=opts.output_key, index=opts.output_index)
         reference = first_tensor(raw, "the model", key=opts.output_key, index=opts.output_index)
         check_finite(reference, "the model")
-        task = detect_task(tuple(reference.shape), opts.task)
+        task = detect_task(tuple(reference.shape), opts.task, input_channels=channels)
         out_range, range_reason = output_range_for(task, range_arg, loaded.last_activation, reference.numpy())
         notes: list[str] = []
         if picked.container is not None:
@@ -208,15 +231,14 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
             clamp = clamp_warning(reference.numpy(), out_range)
             if clamp:
                 notes.append(clamp)
-        if task == "image-to-image" and tuple(reference.shape[2:]) != (size[1], size[0]):
-            raise UsageError(
-                f"image-to-image output is {reference.shape[3]}x{reference.shape[2]} but the input is {size[0]}x{size[1]}; "
-                "the apps show the output over the input: pass --task tensor, or a model that keeps the size"
-            )
+        # image-to-image outputs may have another size (super-resolution): the apps show them at their own.
+        detection = (detection_spec(output_shape=tuple(reference.shape), **opts.detection_options())
+                     if task == "detection" else None)
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
                         output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index,
                         input_shape=tensor_input[0] if tensor_input else None,
-                        input_dtype=tensor_input[1] if tensor_input else None)
+                        input_dtype=tensor_input[1] if tensor_input else None,
+                        input_channels=channels, detection=detection)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
@@ -246,8 +268,10 @@ def report_markdown(exp: Exported) -> str:
         ("task", exp.meta.task),
         ("input", f"{'x'.join(map(str, exp.meta.input_shape))} {exp.meta.input_dtype} tensor, seeded sample in {goldens.SAMPLE_INPUT_NAME}"
                   if exp.meta.input_shape else
-                  f"1x3x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
+                  f"1x{exp.meta.input_channels}x{exp.meta.input_height}x{exp.meta.input_width}, mean {list(exp.meta.mean)}, std {list(exp.meta.std)}"),
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
+        *([("detection", ", ".join(f"{k} {v}" for k, v in exp.meta.detection.to_dict().items()))]
+          if exp.meta.detection is not None else []),
         ("export", e.method),
         ("passes run", "; ".join(e.passes_run) or "none"),
         ("passes skipped", "; ".join(f"{k}: {v}" for k, v in e.passes_skipped.items()) or "none"),
@@ -331,6 +355,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
                 output_key: str | None = None, output_index: int | None = None, keep_export_asset: bool = False,
                 input_shape: str | None = None, input_dtype: str | None = None,
+                score_threshold: float | None = None, iou_threshold: float | None = None,
+                box_units: str | None = None, scores: str | None = None,
                 find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     if parse_input_shape(input_shape, input_dtype, task) is not None:
@@ -340,7 +366,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
     output = Path(output) if output is not None else Path(name)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index,
+                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
     notes: list[str] = []
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -385,11 +412,13 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  script: bool = False, tolerance: float = 1e-4, rtol: float = DEFAULT_RTOL,
                  output_key: str | None = None, output_index: int | None = None,
                  input_shape: str | None = None, input_dtype: str | None = None,
-                 progress: Progress = _noop) -> Exported:
+                 score_threshold: float | None = None, iou_threshold: float | None = None,
+                 box_units: str | None = None, scores: str | None = None, progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype)
+                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
+                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=EXPORT_OWNERSHIP) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))

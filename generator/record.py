@@ -11,7 +11,7 @@ import tomli_w
 from generator import __version__
 from generator.context import ProjectConfig
 from generator.errors import CheckFailedError
-from generator.metadata import Metadata
+from generator.metadata import DetectionSpec, Metadata
 
 FILE_NAME = "scaffold.toml"
 HEADER = "# Written by scaffold; `scaffold check` reads it. Regenerate instead of editing.\n"
@@ -48,6 +48,10 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
         doc["metadata"]["output_key"] = meta.output_key
     if meta.output_index is not None:
         doc["metadata"]["output_index"] = meta.output_index
+    if meta.input_channels != 3:
+        doc["metadata"]["input_channels"] = meta.input_channels
+    if meta.detection is not None:
+        doc["metadata"]["detection"] = meta.detection.to_dict()
     doc["model"]["tolerance"] = config.tolerance
     doc["model"]["rtol"] = config.rtol
     return HEADER + tomli_w.dumps(doc)
@@ -85,6 +89,8 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             palette=tuple(tuple(c) for c in m["palette"]),
             output_key=str(m["output_key"]) if "output_key" in m else None,
             output_index=int(m["output_index"]) if "output_index" in m else None,
+            input_channels=int(m.get("input_channels", 3)),
+            detection=DetectionSpec.from_dict(m["detection"]) if "detection" in m else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise CheckFailedError(f"{path} is unreadable ({type(exc).__name__}: {exc}); regenerate the project") from None

@@ -101,6 +101,23 @@ def check_bytecode_version(version: int, path: Path) -> None:
         )
 
 
+def packed_detections(output: Any) -> Any:
+    """torchvision-style detector output (boxes N x 4, scores N, labels N; a leading batch of 1
+    allowed) as one N x 6 float tensor (x1, y1, x2, y2, score, label), as the apps pack it; None
+    for any other output."""
+    import torch
+
+    if not (isinstance(output, (tuple, list)) and len(output) == 3 and all(isinstance(t, torch.Tensor) for t in output)):
+        return None
+    boxes, scores, labels = output
+    if boxes.dim() == 3 and scores.dim() == 2 and labels.dim() == 2 and boxes.shape[0] == 1:
+        boxes, scores, labels = boxes[0], scores[0], labels[0]
+    n = boxes.shape[0] if boxes.dim() == 2 else -1
+    if not (boxes.dim() == 2 and boxes.shape[1] == 4 and tuple(scores.shape) == (n,) and tuple(labels.shape) == (n,)):
+        return None
+    return torch.cat([boxes.detach().float(), scores.detach().float()[:, None], labels.detach().float()[:, None]], 1).contiguous()
+
+
 # The last "SomethingError: message" line of a TorchScript traceback is the model's own cause; the
 # first line is only "The following operation failed in the TorchScript interpreter."
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+(?:Error|Exception)|Error):\s*(\S.*)$")
@@ -141,6 +158,9 @@ def select_output(output: Any, where: str, *, key: str | None = None, index: int
     """The one output tensor the apps use, and how it was reached (a dict key or a tuple index)."""
     import torch
 
+    packed = packed_detections(output)
+    if packed is not None:
+        return packed, OutputPath()
     if isinstance(output, torch.Tensor):
         if key is not None or index is not None:
             raise UsageError(f"{where} returns a single tensor; drop --output-key/--output-index")

@@ -48,6 +48,61 @@ class TinyTensor(nn.Module):
         return x.mean(1)  # 1xHxW: no task can be inferred from it
 
 
+class TinyESPCN(nn.Module):
+    """ESPCN's shape (conv, then PixelShuffle): RGB (3 -> 3) or luma (1 -> 1), x`scale` larger."""
+
+    def __init__(self, channels: int = 1, scale: int = 3) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1), nn.Tanh(),
+                                  nn.Conv2d(8, channels * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def save_espcn(path: Path, channels: int, scale: int = 3, size: int = 16) -> Path:
+    torch.manual_seed(0)
+    model = TinyESPCN(channels, scale).eval()
+    torch.jit.save(torch.jit.trace(model, torch.rand(1, channels, size, size)), str(path))
+    return path
+
+
+class TinyDetector(nn.Module):
+    """YOLO-style raw predictions: a 4x4 grid over a 32x32 input, 1 x 16 x (4 + 1 + classes) rows
+    of (cx, cy, w, h) in input pixels, objectness and class probabilities."""
+
+    def __init__(self, classes: int = 2, size: int = 32) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, 5 + classes, 8, stride=8)
+        self.register_buffer("scale", torch.tensor([float(size)] * 4 + [1.0] * (1 + classes)))
+
+    def forward(self, x):
+        y = torch.sigmoid(self.head(x) * 4)  # 1 x (5+C) x 4 x 4, spread out so some boxes pass 0.25
+        return y.flatten(2).transpose(1, 2) * self.scale
+
+
+class TinyBoxes(nn.Module):
+    """torchvision-style output: (boxes N x 4 as x1, y1, x2, y2 pixels, scores N, labels N int64)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = TinyDetector(classes=3)
+
+    def forward(self, x):
+        rows = self.inner(x)[0]
+        cx, cy, w, h = rows[:, 0], rows[:, 1], rows[:, 2] / 2, rows[:, 3] / 2
+        boxes = torch.stack([cx - w, cy - h, cx + w, cy + h], 1)
+        scores, labels = rows[:, 5:].max(1)
+        return boxes, scores * rows[:, 4], labels
+
+
+def save_detector(path: Path, kind: str = "yolo", size: int = 32) -> Path:
+    torch.manual_seed(0)
+    model = (TinyDetector() if kind == "yolo" else TinyBoxes()).eval()
+    torch.jit.save(torch.jit.trace(model, torch.rand(1, 3, size, size)), str(path))
+    return path
+
+
 def build(kind: str) -> nn.Module:
     torch.manual_seed(0)
     model = {"classification": TinyClassifier, "image-to-image": TinyImageToImage,

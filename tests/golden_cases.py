@@ -15,14 +15,20 @@ CASES = {
                                 labels=(HOSTILE_LABEL, "zebra", "horse"), rng=None),
     "image-to-image-java": dict(task="image-to-image", shape=(1, 3, 8, 8), android_api="java", labels=None, rng=(-1.0, 1.0)),
     "segmentation-native": dict(task="segmentation", shape=(1, 4, 8, 8), android_api="native", labels=None, rng=None),
+    # ESPCN-style luma super-resolution: 1x1x8x8 in, 1x1x24x24 out.
+    "super-resolution-native": dict(task="image-to-image", shape=(1, 1, 24, 24), android_api="native", labels=None,
+                                    rng=(0.0, 1.0), channels=1),
+    # YOLO-style raw predictions: 1 x 16 boxes x (4 + 1 + 2 classes).
+    "detection-java": dict(task="detection", shape=(1, 16, 7), android_api="java", labels=("circle", HOSTILE_LABEL),
+                           rng=None),
 }
 
 
 def case_context(case: str) -> dict:
     c = CASES[case]
-    mean, std = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)) if c["task"] == "image-to-image" else ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    mean, std = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)) if c["task"] in ("image-to-image", "detection") else ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     meta = describe(task=c["task"], input_size=(8, 8), mean=mean, std=std, output_shape=c["shape"],
-                    output_range=c["rng"], labels=c["labels"])
+                    output_range=c["rng"], labels=c["labels"], input_channels=c.get("channels", 3))
     config = ctx.ProjectConfig("zebra-ify", "Zebra Ify", "com.example.zebra_ify", "ZebraIfy", "com.example.zebra-ify",
                                ("android", "ios"), c["android_api"])
     return ctx.build(config, meta)

@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from filelock import FileLock
 
@@ -39,6 +40,11 @@ def zebraify_sample() -> Path:
 @pytest.fixture(scope="session")
 def classifier_sample() -> Path:
     return _trained("classifier", "classifier.pt")
+
+
+@pytest.fixture(scope="session")
+def detector_sample() -> Path:
+    return _trained("detector", "detector.pt")
 
 
 def _check(project: Path) -> str:
@@ -83,3 +89,25 @@ def test_classifier_sample_with_labels(classifier_sample, tmp_path):
     labels = (classifier_sample / "labels.txt").read_text().split()
     assert meta.task == "classification" and list(meta.labels) == labels
     _check(tmp_path / "shapes")
+
+
+def test_detector_sample_on_android_native_and_ios(detector_sample, tmp_path):
+    """--task detection is required (a 1x64x8 output is not guessed); the goldens must find the
+    sample's three shapes with their labels, and every host check must pass."""
+    base = ["--model", str(detector_sample / "detector.pt"), "--input-size", "64x64",
+            "--sample-image", str(detector_sample / "sample.png")]
+    proc = run_cli("new", "finder", *base, "--output", str(tmp_path / "guessed"))
+    assert proc.returncode == 2 and "pass --task" in proc.stderr and not (tmp_path / "guessed").exists()
+    proc = run_cli("new", "finder", *base, "--task", "detection", "--labels", str(detector_sample / "labels.txt"),
+                   "--android-api", "native", "--output", str(tmp_path / "finder"))
+    assert proc.returncode == 0, proc.stderr
+    project = tmp_path / "finder"
+    _, meta, _ = record.load(project)
+    assert meta.task == "detection" and meta.detection.layout == "yolo" and meta.output_shape == (1, 64, 8)
+    golden = project / "android/app/src/test/resources/golden"
+    found = np.frombuffer((golden / "detections.bin").read_bytes(), "<f4").reshape(-1, 6)
+    assert sorted(meta.labels[int(k)] for k in found[:, 5]) == ["circle", "square", "triangle"], found
+    out = _check(project)
+    assert "0 failed" in out and "0 skipped" in out
+    for scope in ("android", "ios"):
+        assert any(line.startswith(f"│ {scope}") and "C++ detection" in line for line in out.splitlines()), out

@@ -17,12 +17,23 @@ def test_ambiguous_shapes_ask_for_task(shape):
         md.detect_task(shape, None)
 
 
+def test_one_channel_in_and_out_is_a_luma_image_model():
+    assert md.detect_task((1, 1, 96, 96), None, input_channels=1) == "image-to-image"
+    assert md.detect_task((1, 1, 96, 96), "image-to-image", input_channels=1) == "image-to-image"
+    with pytest.raises(UsageError, match="1x3xHxW"):
+        md.detect_task((1, 1, 96, 96), "image-to-image")
+    with pytest.raises(UsageError, match="1x1xHxW"):
+        md.detect_task((1, 3, 96, 96), "image-to-image", input_channels=1)
+
+
 def test_explicit_task_is_checked_against_the_shape():
     assert md.detect_task((1, 32, 32), "tensor") == "tensor"
     assert md.detect_task((1, 3, 8, 8), "segmentation") == "segmentation"
     with pytest.raises(UsageError, match="needs an output of shape 1xK"):
         md.detect_task((1, 3, 8, 8), "classification")
     with pytest.raises(UsageError, match="unknown"):
+        md.detect_task((1, 3), "pose")
+    with pytest.raises(UsageError, match="--task detection needs an output of shape"):
         md.detect_task((1, 3), "detection")
 
 
@@ -104,3 +115,10 @@ def test_embedded_metadata_round_trips():
                        output_shape=(1, 3, 6, 8), output_range=None, labels=None)
     back = md.Metadata.from_embedded(md.read_embedded(meta.to_json("scaffold test")))
     assert back == meta and back.labels == ("class 0", "class 1", "class 2")
+    luma = md.describe(task="image-to-image", input_size=(8, 8), mean=(0, 0, 0), std=(1, 1, 1),
+                       output_shape=(1, 1, 24, 24), output_range=(0.0, 1.0), labels=None, input_channels=1)
+    data = md.read_embedded(luma.to_json("scaffold test"))
+    assert data["format"] == 2 and data["input"]["channels"] == 1
+    assert md.Metadata.from_embedded(data) == luma
+    del data["input"]["channels"]  # format 1 assets have no channels: RGB
+    assert md.Metadata.from_embedded(data).input_channels == 3

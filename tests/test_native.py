@@ -400,6 +400,68 @@ def test_softmax_top_k_and_argmax(driver):
     assert expected[0] == 1
 
 
+def test_luma_helpers_match_the_generator_and_torch(driver):
+    """YCbCr, the Y tensor and the Y + upscaled CbCr picture against goldens.py (bit for bit),
+    the bilinear upscale against torch's interpolate (same mapping, float rounding apart)."""
+    from generator import goldens
+
+    image = _all_levels_image()
+    rgb = np.asarray(image)
+    rgba = image.convert("RGBA").tobytes()
+    planes = goldens.rgb_to_ycbcr(rgb)
+    assert driver.rgba_to_ycbcr(rgba, 16, 16) == planes.astype("<f4").tobytes()
+    ycbcr_pil = np.asarray(image.convert("YCbCr"), np.float32).transpose(2, 0, 1)
+    assert np.abs(planes - ycbcr_pil).max() <= 1.0  # Pillow rounds its fixed-point result to bytes
+    y = driver.rgba_to_y(rgba, 16, 16, 0.25, 0.5)
+    assert y == native.reference_input(rgba, 16, 16, [0.25] * 3, [0.5] * 3, channels=1)
+    assert y == (((planes[0] / np.float32(255)) - np.float32(0.25)) / np.float32(0.5)).astype("<f4").tobytes()
+
+    for out_w, out_h in ((48, 48), (37, 20), (16, 16), (5, 9)):
+        resized = goldens.resize_bilinear(planes[1], out_w, out_h)
+        torch_resized = torch.nn.functional.interpolate(torch.from_numpy(planes[1])[None, None], size=(out_h, out_w),
+                                                        mode="bilinear", align_corners=False)[0, 0].numpy()
+        np.testing.assert_allclose(resized, torch_resized, atol=1e-3, rtol=0)
+        y_out = np.random.RandomState(out_w).uniform(-1.2, 1.2, out_w * out_h).astype(np.float32)
+        y_out[:3] = [np.nan, np.inf, -np.inf]
+        expected = goldens.ycbcr_output_argb(y_out, out_w, out_h, 0.5, 0.5, rgb)
+        pixels = driver.y_to_rgba(y_out.tobytes(), out_w, out_h, 0.5, 0.5, rgba, 16, 16)
+        assert native.rgba_to_argb(pixels) == expected.astype("<i4").tobytes(), (out_w, out_h)
+    # The luma of the picture itself, at its own size, gives the picture back within one level.
+    same = driver.y_to_rgba(driver.rgba_to_y(rgba, 16, 16, 0.0, 1.0), 16, 16, 0.0, 1.0, rgba, 16, 16)
+    assert np.abs(np.frombuffer(same, np.uint8).astype(int) - np.frombuffer(rgba, np.uint8).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("layout, units, scores, iou", [
+    ("yolo", "pixels", "probabilities", 0.45), ("yolo", "normalized", "logits", 0.2), ("boxes", "pixels", "probabilities", 0.7),
+    ("boxes", "normalized", "probabilities", 0.0),
+])
+def test_detection_decode_and_nms_match_torchvision(driver, layout, units, scores, iou):
+    from generator import goldens
+    from generator.metadata import DetectionSpec, Metadata
+
+    rng = np.random.RandomState(11)
+    cols = 8 if layout == "yolo" else 6
+    raw = rng.uniform(0, 1, (200, cols)).astype(np.float32)
+    if layout == "boxes":
+        raw[:, 2:4] += raw[:, 0:2]  # x2 >= x1
+        raw[:, 5] = rng.randint(0, 5, 200)
+    if scores == "logits":
+        raw[:, 4:] = rng.normal(0, 3, (200, 4))
+    raw[[3, 9], :] = raw[[5, 5], :]  # exact duplicates: equal scores, IoU 1
+    spec = DetectionSpec(layout=layout, box_units=units, scores=scores, score_threshold=0.3, iou_threshold=iou,
+                         max_detections=20)
+    meta = Metadata("detection", 48, 32, (0, 0, 0), (1, 1, 1), (1, 200, cols) if layout == "yolo" else (200, 6),
+                    detection=spec)
+    decoded, keep = driver.detect(raw.tobytes(), spec.to_dict(), meta.num_classes, 48, 32)
+    reference = goldens.decode_detections(raw, meta)
+    actual = np.frombuffer(decoded, "<f4").reshape(-1, 6)
+    if scores == "logits":  # libm's exp and torch's vectorized sigmoid may differ in the last bit
+        np.testing.assert_allclose(actual, reference, atol=1e-6, rtol=0)
+    else:
+        assert actual.tobytes() == reference.tobytes()
+    assert keep == goldens.select_detections(reference, meta).tolist() and 0 < len(keep) <= 20
+
+
 # ------------------------------------------------------------------------------------------
 # High-level checks
 

@@ -18,7 +18,7 @@ from generator import names, pbxproj, syntax, versions
 from generator.errors import UsageError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-TASKS = ("image-to-image", "classification", "segmentation", "tensor")
+TASKS = ("image-to-image", "classification", "segmentation", "tensor", "detection")
 PRODUCT = "Zebraify"
 HOSTILE_APP_NAME = 'Zebra "\\(x)" & <b>]]> \u00e9\U0001F993'
 
@@ -38,8 +38,10 @@ def _environment() -> jinja2.Environment:
 
 
 def make_context(task: str = "image-to-image", app_name: str = "Zebraify", product: str = PRODUCT) -> dict:
-    classes = {"classification": 3, "segmentation": 3}.get(task, 0)
-    shape = {"classification": [1, 3], "tensor": [1, 8, 8]}.get(task, [1, 3, 8, 8])
+    classes = {"classification": 3, "segmentation": 3, "detection": 3}.get(task, 0)
+    shape = {"classification": [1, 3], "tensor": [1, 8, 8], "detection": [1, 16, 8]}.get(task, [1, 3, 8, 8])
+    detection = {"layout": "yolo", "box_units": "pixels", "scores": "probabilities", "score_threshold": 0.25,
+                 "iou_threshold": 0.45, "max_detections": 100} if task == "detection" else None
     return {
         "name": "zebraify", "app_name": app_name, "package": "com.example.zebra_ify",
         "package_path": "com/example/zebra_ify", "product_name": product, "bundle_id": "com.example.zebra-ify",
@@ -51,6 +53,7 @@ def make_context(task: str = "image-to-image", app_name: str = "Zebraify", produ
         "expected_file": "expected_output.bin", "use_vulkan_default": False, "android_api": "java",
         "platforms": ["android", "ios"], "v": versions, "generator_version": "0.0.0",
         "jni_prefix": "Java_com_example_zebra_1ify_NativeCore",
+        "input_channels": 3, "detection": detection, "metadata_format": 2,
     }
 
 

@@ -1,4 +1,4 @@
-"""The two demo models under samples/: architecture, data, training determinism, TorchScript."""
+"""The demo models under samples/: architecture, data, training determinism, TorchScript."""
 
 from __future__ import annotations
 
@@ -300,3 +300,53 @@ def test_classifier_weights_and_torchscript_agree(classifier_model, classifier_r
         want, got = net(x), scripted(x)
     assert got.shape == want.shape == (1, classifier_model.NUM_CLASSES)
     assert (got - want).abs().max().item() < 1e-5
+
+
+# detector
+
+
+def test_detector_model_and_scenes():
+    model = _load("detector", "model")
+    scenes = _load("detector", "scenes")
+    labels = (SAMPLES / "detector" / "labels.txt").read_text(encoding="utf-8").split()
+    assert labels == scenes.LABELS and model.NUM_CLASSES == len(labels)
+    net = model.build_detector()
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 64, 64))
+    assert out.shape == (1, 64, 5 + len(labels))
+    # Centers inside their cells, sizes within the picture, probabilities that sum to 1.
+    assert (out[..., :4] >= 0).all() and (out[..., :4] <= 64).all()
+    torch.testing.assert_close(out[..., 5:].sum(-1), torch.ones(1, 64))
+    a = [scenes.draw_scene(np.random.default_rng(3), 64) for _ in range(2)]
+    assert a[0][0].tobytes() == a[1][0].tobytes() and np.array_equal(a[0][1], a[1][1])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        img, rows = scenes.draw_scene(rng, 64)
+        assert 1 <= len(rows) <= 3 and (rows[:, 1:] >= 0).all() and (rows[:, 1:] <= 64).all()
+    sample, rows = scenes.sample_image(64)
+    assert sample.size == (64, 64) and sorted(rows[:, 0].astype(int).tolist()) == [0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def detector_runs(tmp_path_factory):
+    train = _load("detector", "train")
+    outs = []
+    for i in range(2):
+        out = tmp_path_factory.mktemp(f"detector{i}")
+        outs.append((out, train.train(out, steps=3, scenes=16, held_out=8, log=lambda *_: None)))
+    return outs
+
+
+def test_detector_train_writes_files_deterministically(detector_runs):
+    (a, stats), (b, _) = detector_runs
+    for name in ("detector.pt", "weights.pth", "labels.txt", "sample.png"):
+        assert (a / name).stat().st_size > 0, name
+    for name in ("weights.pth", "sample.png", "labels.txt"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert 0.0 <= stats["recall"] <= 1.0 and 0.0 <= stats["precision"] <= 1.0
+    model = _load("detector", "model")
+    net = model.build_detector()
+    net.load_state_dict(torch.load(a / "weights.pth", weights_only=True), strict=True)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (torch.jit.load(str(a / "detector.pt"))(x) - net(x)).abs().max().item() < 1e-5

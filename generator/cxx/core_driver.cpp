@@ -9,6 +9,11 @@
 //   softmax  LOGITS.f32 OUTPUT.f32
 //   topk     VALUES.f32 K OUTPUT.i32
 //   argmax   SCORES.f32 CHANNELS WIDTH HEIGHT OUTPUT.i32
+//   rgba2ycbcr RGBA.u8 WIDTH HEIGHT OUTPUT.f32
+//   rgba2y   RGBA.u8 WIDTH HEIGHT MEAN STD OUTPUT.f32          (MEAN, STD: one float each)
+//   y2rgba   Y.f32 OUT_W OUT_H MEAN STD RGBA.u8 IN_W IN_H OUTPUT.u8
+//   detect   RAW.f32 yolo|boxes CLASSES NORMALIZED LOGITS WIDTH HEIGHT SCORE IOU MAX DECODED.f32 KEEP.i32
+//            (NORMALIZED, LOGITS: 0 or 1; SCORE: float32 threshold; IOU: a double)
 // SHAPE, MEAN and STD are comma-separated; MEAN/STD accept hex floats so Python can pass float32
 // values without a decimal round trip. Exit status: 0 ok, 1 failure (message on stderr), 2 usage.
 #include <chrono>
@@ -184,6 +189,92 @@ int runArgmax(const std::vector<std::string>& args) {
   return 0;
 }
 
+float parseFloat(const std::string& text) {
+  char* end = nullptr;
+  const float value = std::strtof(text.c_str(), &end);
+  if (text.empty() || *end != '\0') throw UsageError("not a float: '" + text + "'");
+  return value;
+}
+
+std::vector<char> readRgba(const std::string& path, int width, int height) {
+  std::vector<char> rgba = readFile(path);
+  if (width <= 0 || height <= 0 ||
+      rgba.size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 4) {
+    throw std::runtime_error(path + ": expected " + std::to_string(width) + "x" +
+                             std::to_string(height) + " RGBA8 pixels");
+  }
+  return rgba;
+}
+
+const uint8_t* bytes(const std::vector<char>& data) {
+  return reinterpret_cast<const uint8_t*>(data.data());
+}
+
+int convertYcbcr(const std::vector<std::string>& args) {
+  if (args.size() != 4) throw UsageError("rgba2ycbcr needs 4 arguments");
+  const int width = static_cast<int>(parseInt(args[1]));
+  const int height = static_cast<int>(parseInt(args[2]));
+  const auto planes = scaffold::rgbaToYcbcr(bytes(readRgba(args[0], width, height)), width, height);
+  writeFile(args[3], planes.data(), planes.size() * sizeof(float));
+  return 0;
+}
+
+int convertY(const std::vector<std::string>& args) {
+  if (args.size() != 6) throw UsageError("rgba2y needs 6 arguments");
+  const int width = static_cast<int>(parseInt(args[1]));
+  const int height = static_cast<int>(parseInt(args[2]));
+  const auto y = scaffold::rgbaToY(bytes(readRgba(args[0], width, height)), width, height,
+                                   parseFloat(args[3]), parseFloat(args[4]));
+  writeFile(args[5], y.data(), y.size() * sizeof(float));
+  return 0;
+}
+
+int composeY(const std::vector<std::string>& args) {
+  if (args.size() != 9) throw UsageError("y2rgba needs 9 arguments");
+  const std::vector<float> y = readArray<float>(args[0]);
+  const int outWidth = static_cast<int>(parseInt(args[1]));
+  const int outHeight = static_cast<int>(parseInt(args[2]));
+  const int inWidth = static_cast<int>(parseInt(args[6]));
+  const int inHeight = static_cast<int>(parseInt(args[7]));
+  if (outWidth <= 0 || outHeight <= 0 ||
+      y.size() != static_cast<size_t>(outWidth) * static_cast<size_t>(outHeight)) {
+    throw std::runtime_error(args[0] + ": expected " + args[1] + "x" + args[2] + " floats");
+  }
+  const auto rgba =
+      scaffold::yToRgba(y.data(), outWidth, outHeight, parseFloat(args[3]), parseFloat(args[4]),
+                        bytes(readRgba(args[5], inWidth, inHeight)), inWidth, inHeight);
+  writeFile(args[8], rgba.data(), rgba.size());
+  return 0;
+}
+
+int runDetect(const std::vector<std::string>& args) {
+  if (args.size() != 12) throw UsageError("detect needs 12 arguments");
+  const std::vector<float> raw = readArray<float>(args[0]);
+  const std::string layout = args[1];
+  const int classes = static_cast<int>(parseInt(args[2]));
+  const bool normalized = parseInt(args[3]) != 0;
+  const bool logits = parseInt(args[4]) != 0;
+  const int width = static_cast<int>(parseInt(args[5]));
+  const int height = static_cast<int>(parseInt(args[6]));
+  char* end = nullptr;
+  const double iou = std::strtod(args[8].c_str(), &end);
+  if (args[8].empty() || *end != '\0') throw UsageError("not a number: '" + args[8] + "'");
+  std::vector<float> decoded;
+  if (layout == "yolo") {
+    decoded = scaffold::decodeYolo(raw.data(), raw.size(), classes, normalized, logits, width, height);
+  } else if (layout == "boxes") {
+    decoded = scaffold::decodeBoxes(raw.data(), raw.size(), normalized, width, height);
+  } else {
+    throw UsageError("layout must be yolo or boxes");
+  }
+  const auto keep = scaffold::selectDetections(decoded, parseFloat(args[7]), iou,
+                                               static_cast<int>(parseInt(args[9])));
+  const std::vector<int32_t> kept(keep.begin(), keep.end());
+  writeFile(args[10], decoded.data(), decoded.size() * sizeof(float));
+  writeFile(args[11], kept.data(), kept.size() * sizeof(int32_t));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,7 +285,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (argc < 2) {
-    std::cerr << "usage: core_driver run|rgba2chw|chw2rgba|softmax|topk|argmax ARGS...\n";
+    std::cerr << "usage: core_driver run|rgba2chw|chw2rgba|softmax|topk|argmax|rgba2ycbcr|rgba2y|y2rgba|detect ARGS...\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -206,6 +297,10 @@ int main(int argc, char** argv) {
     if (mode == "softmax") return runSoftmax(args);
     if (mode == "topk") return runTopK(args);
     if (mode == "argmax") return runArgmax(args);
+    if (mode == "rgba2ycbcr") return convertYcbcr(args);
+    if (mode == "rgba2y") return convertY(args);
+    if (mode == "y2rgba") return composeY(args);
+    if (mode == "detect") return runDetect(args);
     throw UsageError("unknown mode '" + mode + "'");
   } catch (const UsageError& e) {
     std::cerr << "usage error: " << e.what() << "\n";

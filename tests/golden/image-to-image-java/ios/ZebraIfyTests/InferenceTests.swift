@@ -45,10 +45,11 @@ final class InferenceTests: XCTestCase {
     func testMetadataMatchesTheApp() throws {
         let predictor = try bundledPredictor()
         let metadata = try XCTUnwrap(predictor.metadata, "the model has no readable scaffold.json")
-        XCTAssertEqual(metadata.format, 1)
+        XCTAssertEqual(metadata.format, 2)
         XCTAssertEqual(metadata.task, ModelSpec.task)
         XCTAssertEqual(metadata.input.width, ModelSpec.inputWidth)
         XCTAssertEqual(metadata.input.height, ModelSpec.inputHeight)
+        XCTAssertEqual(metadata.input.channels ?? 3, ModelSpec.inputChannels)
         // JSON and Swift literals may round a decimal to Float differently in the last bit.
         XCTAssertEqual(metadata.input.mean.count, 3)
         XCTAssertEqual(metadata.input.std.count, 3)

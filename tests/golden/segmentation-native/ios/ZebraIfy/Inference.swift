@@ -15,6 +15,8 @@ enum ModelSpec {
     static let outputStd: [Float] = [1.0, 1.0, 1.0]
     static let outputShape: [Int] = [1, 4, 8, 8]
     // Labels and palette are read from the metadata only: thousands of classes do not belong in source.
+    /// 3: RGB planes; 1: the Y plane of YCbCr (a luma super-resolution model).
+    static let inputChannels = 3
 }
 
 /// The "scaffold.json" metadata embedded in the model.
@@ -24,6 +26,8 @@ struct ScaffoldMetadata: Decodable {
         let height: Int
         let mean: [Float]
         let std: [Float]
+        /// Since format 2; absent means 3.
+        let channels: Int?
     }
 
     struct Output: Decodable {
@@ -37,6 +41,25 @@ struct ScaffoldMetadata: Decodable {
     let output: Output
     let labels: [String]
     let palette: [[Int]]
+    /// Since format 2, detection models only.
+    let detection: Detection?
+
+    struct Detection: Decodable {
+        let layout: String
+        let boxUnits: String
+        let scores: String
+        let scoreThreshold: Double
+        let iouThreshold: Double
+        let maxDetections: Int
+
+        enum CodingKeys: String, CodingKey {
+            case layout, scores
+            case boxUnits = "box_units"
+            case scoreThreshold = "score_threshold"
+            case iouThreshold = "iou_threshold"
+            case maxDetections = "max_detections"
+        }
+    }
 }
 
 enum InferenceError: LocalizedError {
@@ -144,6 +167,15 @@ struct Score: Identifiable {
     let probability: Float
 }
 
+/// One box to show, in model-input pixels.
+struct DetectedBox: Identifiable {
+    let id: Int
+    let rect: CGRect
+    let score: Float
+    let label: String
+    let classIndex: Int
+}
+
 struct Prediction {
     let output: [Float]
     let shape: [Int]
@@ -182,10 +214,17 @@ final class Predictor {
 
     /// RGBA8 pixels of the input size -> the model's first output tensor.
     func run(rgba: Data) throws -> (output: [Float], shape: [Int], milliseconds: Double) {
-        let input = try TorchModule.tensor(
-            rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
-            mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
-        let shape: [NSNumber] = [1, 3, NSNumber(value: ModelSpec.inputHeight), NSNumber(value: ModelSpec.inputWidth)]
+        let luma = ModelSpec.inputChannels == 1
+        // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
+        let input = try luma
+            ? TorchModule.lumaTensor(
+                rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
+                mean: ModelSpec.mean[0], std: ModelSpec.std[0])
+            : TorchModule.tensor(
+                rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
+                mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
+        let channels = NSNumber(value: ModelSpec.inputChannels)
+        let shape: [NSNumber] = [1, channels, NSNumber(value: ModelSpec.inputHeight), NSNumber(value: ModelSpec.inputWidth)]
         let start = DispatchTime.now()
         let result = try module.run(input: input, shape: shape)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000

@@ -145,6 +145,90 @@ static std::vector<float> FloatsOf(NSData *data) {
   }
 }
 
++ (nullable NSData *)lumaTensorFromRGBA:(NSData *)rgba
+                                  width:(NSInteger)width
+                                 height:(NSInteger)height
+                                   mean:(float)mean
+                                    std:(float)std
+                                  error:(NSError **)error {
+  if (width <= 0 || height <= 0 || (NSUInteger)(width * height * 4) != rgba.length) {
+    if (error) *error = TorchError("RGBA buffer does not match width x height");
+    return nil;
+  }
+  try {
+    const std::vector<float> y = scaffold::rgbaToY(static_cast<const uint8_t *>(rgba.bytes),
+                                                   (int)width, (int)height, mean, std);
+    return [NSData dataWithBytes:y.data() length:y.size() * sizeof(float)];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
++ (nullable NSData *)rgbaFromLuma:(NSData *)luma
+                            width:(NSInteger)width
+                           height:(NSInteger)height
+                             mean:(float)mean
+                              std:(float)std
+                       colorsFrom:(NSData *)inputRGBA
+                       inputWidth:(NSInteger)inputWidth
+                      inputHeight:(NSInteger)inputHeight
+                            error:(NSError **)error {
+  if (width <= 0 || height <= 0 || (NSUInteger)(width * height) * sizeof(float) != luma.length) {
+    if (error) *error = TorchError("luma does not hold height x width float32 values");
+    return nil;
+  }
+  if (inputWidth <= 0 || inputHeight <= 0 ||
+      (NSUInteger)(inputWidth * inputHeight * 4) != inputRGBA.length) {
+    if (error) *error = TorchError("input RGBA buffer does not match its width x height");
+    return nil;
+  }
+  try {
+    const std::vector<uint8_t> rgba = scaffold::yToRgba(
+        static_cast<const float *>(luma.bytes), (int)width, (int)height, mean, std,
+        static_cast<const uint8_t *>(inputRGBA.bytes), (int)inputWidth, (int)inputHeight);
+    return [NSData dataWithBytes:rgba.data() length:rgba.size()];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
++ (nullable NSData *)detectionsFrom:(NSData *)output
+                             layout:(NSString *)layout
+                            classes:(NSInteger)classes
+                         normalized:(BOOL)normalized
+                             logits:(BOOL)logits
+                              width:(NSInteger)width
+                             height:(NSInteger)height
+                     scoreThreshold:(float)scoreThreshold
+                       iouThreshold:(double)iouThreshold
+                      maxDetections:(NSInteger)maxDetections
+                              error:(NSError **)error {
+  try {
+    const std::vector<float> values = FloatsOf(output);
+    std::vector<float> decoded;
+    if ([layout isEqualToString:@"boxes"]) {
+      decoded = scaffold::decodeBoxes(values.data(), values.size(), normalized, (int)width,
+                                      (int)height);
+    } else {
+      decoded = scaffold::decodeYolo(values.data(), values.size(), (int)classes, normalized,
+                                     logits, (int)width, (int)height);
+    }
+    const std::vector<int> keep =
+        scaffold::selectDetections(decoded, scoreThreshold, iouThreshold, (int)maxDetections);
+    std::vector<float> rows;
+    for (const int index : keep) {
+      const float *row = decoded.data() + static_cast<size_t>(index) * scaffold::kDetectionRow;
+      rows.insert(rows.end(), row, row + scaffold::kDetectionRow);
+    }
+    return [NSData dataWithBytes:rows.data() length:rows.size() * sizeof(float)];
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
 + (nullable NSData *)softmaxOf:(NSData *)logits error:(NSError **)error {
   try {
     const std::vector<float> probabilities = scaffold::softmax(FloatsOf(logits));

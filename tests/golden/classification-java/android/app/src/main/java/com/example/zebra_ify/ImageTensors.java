@@ -225,6 +225,133 @@ public final class ImageTensors {
         }
     }
 
+    // ---- luma (Y) models: super-resolution networks such as ESPCN see only the Y plane ----
+    // YCbCr here is JFIF's (JPEG, BT.601 full range, what Pillow's "YCbCr" mode uses), kept in
+    // float and not rounded to bytes. Each expression is evaluated left to right in float, exactly
+    // as the generator's numpy reference and the C++ core, so all three agree to the bit.
+
+    /** ARGB_8888 pixels to Y, Cb, Cr planes (each 0..255 as float); alpha is ignored. */
+    public static float[] argbToYcbcr(int[] argb, int width, int height) {
+        int plane = planeSize(width, height);
+        requireLength("argb", argb, plane);
+        float[] out = new float[3 * plane];
+        for (int i = 0; i < plane; i++) {
+            float r = (argb[i] >>> 16) & 0xFF;
+            float g = (argb[i] >>> 8) & 0xFF;
+            float b = argb[i] & 0xFF;
+            out[i] = 0.299f * r + 0.587f * g + 0.114f * b;
+            out[plane + i] = 128f - 0.168736f * r - 0.331264f * g + 0.5f * b;
+            out[2 * plane + i] = 128f + 0.5f * r - 0.418688f * g - 0.081312f * b;
+        }
+        return out;
+    }
+
+    /** The input tensor of a luma model: one plane, {@code ((Y / 255) - mean) / std}. */
+    public static float[] argbToY(int[] argb, int width, int height, float mean, float std) {
+        if (!Float.isFinite(mean) || !Float.isFinite(std) || std == 0.0f) {
+            throw new IllegalArgumentException("mean/std must be finite and std non-zero");
+        }
+        int plane = planeSize(width, height);
+        float[] ycbcr = argbToYcbcr(argb, width, height);
+        float[] y = new float[plane];
+        for (int i = 0; i < plane; i++) {
+            y[i] = ((ycbcr[i] / 255.0f) - mean) / std;
+        }
+        return y;
+    }
+
+    /**
+     * Bilinear resize of one plane with half-pixel centers (torch's {@code align_corners=False},
+     * no antialiasing): source coordinate {@code (dst + 0.5) * (in / out) - 0.5}, clamped at 0;
+     * neighbours {@code floor(src)} and {@code min(floor(src) + 1, in - 1)}; value
+     * {@code (a * (1 - lx) + b * lx) * (1 - ly) + (c * (1 - lx) + d * lx) * ly}, all in float.
+     */
+    public static float[] resizeBilinear(float[] plane, int inWidth, int inHeight, int outWidth,
+            int outHeight) {
+        requireLength("plane", plane, planeSize(inWidth, inHeight));
+        int outPlane = planeSize(outWidth, outHeight);
+        int[] x0 = new int[outWidth];
+        int[] x1 = new int[outWidth];
+        float[] lx = new float[outWidth];
+        axis(inWidth, outWidth, x0, x1, lx);
+        int[] y0 = new int[outHeight];
+        int[] y1 = new int[outHeight];
+        float[] ly = new float[outHeight];
+        axis(inHeight, outHeight, y0, y1, ly);
+        float[] out = new float[outPlane];
+        for (int y = 0; y < outHeight; y++) {
+            int top = y0[y] * inWidth;
+            int bottom = y1[y] * inWidth;
+            float hy = 1f - ly[y];
+            for (int x = 0; x < outWidth; x++) {
+                float hx = 1f - lx[x];
+                float t = plane[top + x0[x]] * hx + plane[top + x1[x]] * lx[x];
+                float b = plane[bottom + x0[x]] * hx + plane[bottom + x1[x]] * lx[x];
+                out[y * outWidth + x] = t * hy + b * ly[y];
+            }
+        }
+        return out;
+    }
+
+    private static void axis(int in, int out, int[] i0, int[] i1, float[] frac) {
+        float scale = (float) in / (float) out;
+        for (int d = 0; d < out; d++) {
+            float src = (d + 0.5f) * scale - 0.5f;
+            if (src < 0f) {
+                src = 0f;
+            }
+            i0[d] = (int) src;
+            i1[d] = Math.min(i0[d] + 1, in - 1);
+            frac[d] = src - i0[d];
+        }
+    }
+
+    /**
+     * The picture of a luma model: its Y output ({@code outWidth x outHeight}, picture value
+     * {@code y * std + mean} clamped to [0, 1], NaN to 0, times 255) with the Cb and Cr of the
+     * input picture resized to the output size ({@link #resizeBilinear}), converted back with
+     * JFIF's inverse (R = Y + 1.402 Cr', G = Y - 0.344136 Cb' - 0.714136 Cr', B = Y + 1.772 Cb',
+     * Cb' = Cb - 128, Cr' = Cr - 128), clamped to [0, 255] and rounded half up. Opaque.
+     */
+    public static int[] yToArgb(float[] y, int outWidth, int outHeight, float mean, float std,
+            int[] inputArgb, int inWidth, int inHeight) {
+        int outPlane = planeSize(outWidth, outHeight);
+        requireLength("y", y, outPlane);
+        int inPlane = planeSize(inWidth, inHeight);
+        float[] ycbcr = argbToYcbcr(inputArgb, inWidth, inHeight);
+        float[] cb = resizeBilinear(Arrays.copyOfRange(ycbcr, inPlane, 2 * inPlane),
+                inWidth, inHeight, outWidth, outHeight);
+        float[] cr = resizeBilinear(Arrays.copyOfRange(ycbcr, 2 * inPlane, 3 * inPlane),
+                inWidth, inHeight, outWidth, outHeight);
+        int[] argb = new int[outPlane];
+        for (int i = 0; i < outPlane; i++) {
+            float v = y[i] * std + mean;
+            if (!(v > 0.0f)) {
+                v = 0.0f;
+            } else if (v > 1.0f) {
+                v = 1.0f;
+            }
+            float luma = v * 255f;
+            float cbc = cb[i] - 128f;
+            float crc = cr[i] - 128f;
+            int r = level(luma + 1.402f * crc);
+            int g = level(luma - 0.344136f * cbc - 0.714136f * crc);
+            int b = level(luma + 1.772f * cbc);
+            argb[i] = 0xFF000000 | (r << 16) | (g << 8) | b;
+        }
+        return argb;
+    }
+
+    /** Clamp to [0, 255] and round half up. */
+    private static int level(float v) {
+        if (!(v > 0.0f)) {
+            v = 0.0f;
+        } else if (v > 255.0f) {
+            v = 255.0f;
+        }
+        return (int) Math.floor(v + 0.5f);
+    }
+
     private static int planeSize(int width, int height) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException(

@@ -150,6 +150,20 @@ public final class ModelRunner {
 
     /** Scales the bitmap to the model's input size, normalizes it and runs forward(). */
     public Result run(Bitmap source) {
+        int w = spec.width;
+        int h = spec.height;
+        int[] pixels = inputPixels(source);
+        if (spec.inputChannels == 1) {
+            // A luma model (super-resolution): it sees the Y plane only.
+            float[] y = ImageTensors.argbToY(pixels, w, h, spec.mean()[0], spec.std()[0]);
+            return runTensor(y, new long[] {1, 1, h, w});
+        }
+        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
+        return runTensor(chw, new long[] {1, 3, h, w});
+    }
+
+    /** The picture scaled to the model's input size, as ARGB_8888 ints. */
+    public int[] inputPixels(Bitmap source) {
         Bitmap argb = toArgb8888(source);
         int w = spec.width;
         int h = spec.height;
@@ -158,8 +172,7 @@ public final class ModelRunner {
                 : Bitmap.createScaledBitmap(argb, w, h, true);
         int[] pixels = new int[w * h];
         scaled.getPixels(pixels, 0, w, 0, 0, w, h);
-        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
-        return runTensor(chw, new long[] {1, 3, h, w});
+        return pixels;
     }
 
     /** Runs forward() on an already normalized NCHW float tensor. */
@@ -186,6 +199,11 @@ public final class ModelRunner {
             Log.i(TAG, "the model now runs on the CPU");
         }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
+        float[] packed = packedDetections(output);
+        if (packed != null) {
+            return new Result(packed, new long[] {packed.length / Detections.ROW, Detections.ROW},
+                    millis);
+        }
         Tensor tensor = chooseTensor(output, outputKey, outputIndex);
         long[] shape = tensor.shape();
         float[] data = floats(tensor);
@@ -195,6 +213,23 @@ public final class ModelRunner {
             data = ImageTensors.channelsLastToContiguous(data, shape);
         }
         return new Result(data, shape, millis);
+    }
+
+    /**
+     * A luma model's output (shape [1, 1, H, W]) with the colors of the input pixels
+     * ({@code inputPixels}, the model's input size) to a picture; see {@link ImageTensors#yToArgb}.
+     */
+    public static Bitmap lumaToBitmap(float[] y, long[] shape, ModelSpec spec, int[] inputPixels) {
+        int n = shape.length;
+        if (n < 3 || shape[n - 3] != 1) {
+            throw new IllegalArgumentException(
+                    "expected an output of shape [1, 1, H, W], got " + Arrays.toString(shape));
+        }
+        int h = (int) shape[n - 2];
+        int w = (int) shape[n - 1];
+        int[] argb = ImageTensors.yToArgb(y, w, h, spec.outputMean()[0], spec.outputStd()[0],
+                inputPixels, spec.width, spec.height);
+        return Bitmap.createBitmap(argb, w, h, Bitmap.Config.ARGB_8888);
     }
 
     /**
@@ -272,12 +307,12 @@ public final class ModelRunner {
         }
     }
 
-    /** The embedded metadata (see docs: format 1) to a ModelSpec. */
+    /** The embedded metadata (see docs: formats 1 and 2) to a ModelSpec. */
     static ModelSpec parseSpec(String json) throws JSONException {
         JSONObject root = new JSONObject(json);
         int format = root.optInt("format", 0);
-        if (format != 1) {
-            Log.w(TAG, METADATA_KEY + " has format " + format + ", this app reads format 1");
+        if (format < 1 || format > 2) {
+            Log.w(TAG, METADATA_KEY + " has format " + format + ", this app reads formats 1-2");
         }
         JSONObject input = root.getJSONObject("input");
         double[] range = null;
@@ -305,7 +340,33 @@ public final class ModelRunner {
                 floats(input.getJSONArray("std")),
                 range,
                 labels,
-                palette);
+                palette,
+                input.optInt("channels", 3));
+    }
+
+    /**
+     * Detection settings from the embedded metadata, or from generation time when it has none;
+     * null when the model is not a detector.
+     */
+    public Detections.Settings detection() {
+        if (!metadataJson.isEmpty()) {
+            try {
+                JSONObject d = new JSONObject(metadataJson).optJSONObject("detection");
+                if (d != null) {
+                    return new Detections.Settings(
+                            d.getString("layout"),
+                            "normalized".equals(d.getString("box_units")),
+                            "logits".equals(d.getString("scores")),
+                            (float) d.getDouble("score_threshold"),
+                            d.getDouble("iou_threshold"),
+                            d.getInt("max_detections"));
+                }
+            } catch (JSONException | IllegalArgumentException e) {
+                Log.w(TAG, "unreadable detection settings in " + METADATA_KEY
+                        + "; using the values from generation time", e);
+            }
+        }
+        return Detections.Settings.generated();
     }
 
     /** Double from JSON, then one rounding to float: the same value torch uses for float32. */
@@ -359,6 +420,32 @@ public final class ModelRunner {
         }
         throw new IllegalStateException(
                 "the model returned something other than a tensor or a tuple/list of tensors");
+    }
+
+    /**
+     * torchvision-style detector outputs, (boxes N x 4, scores N, labels N), packed into one
+     * N x 6 array (see {@link Detections#packBoxes}); null for any other output.
+     */
+    private static float[] packedDetections(IValue value) {
+        Tensor[] parts = null;
+        if (value.isTuple() && value.toTuple().length == 3) {
+            IValue[] items = value.toTuple();
+            if (items[0].isTensor() && items[1].isTensor() && items[2].isTensor()) {
+                parts = new Tensor[] {items[0].toTensor(), items[1].toTensor(), items[2].toTensor()};
+            }
+        } else if (value.isTensorList() && value.toTensorList().length == 3) {
+            parts = value.toTensorList();
+        }
+        if (parts == null) {
+            return null;
+        }
+        long[] boxShape = parts[0].shape();
+        if (boxShape.length == 0 || boxShape[boxShape.length - 1] != 4
+                || parts[0].numel() != 4 * parts[1].numel()
+                || parts[1].numel() != parts[2].numel()) {
+            return null;
+        }
+        return Detections.packBoxes(floats(parts[0]), floats(parts[1]), floats(parts[2]));
     }
 
     private static float[] floats(Tensor t) {

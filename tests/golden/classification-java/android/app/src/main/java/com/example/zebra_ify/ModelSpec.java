@@ -26,6 +26,8 @@ public final class ModelSpec {
     private final double[] outputRange;
     private final String[] labels;
     private final int[][] palette;
+    /** 3 (RGB planes) or 1 (the Y plane of YCbCr: a luma super-resolution model). */
+    public final int inputChannels;
 
     /**
      * @param outputRange {lo, hi} the output values a picture's 0 and 1 map to, or null when the
@@ -42,6 +44,24 @@ public final class ModelSpec {
             double[] outputRange,
             String[] labels,
             int[][] palette) {
+        this(task, width, height, mean, std, outputRange, labels, palette, 3);
+    }
+
+    /** @param inputChannels 3 for RGB input, 1 for a model that sees only the Y plane */
+    public ModelSpec(
+            String task,
+            int width,
+            int height,
+            float[] mean,
+            float[] std,
+            double[] outputRange,
+            String[] labels,
+            int[][] palette,
+            int inputChannels) {
+        if (inputChannels != 1 && inputChannels != 3) {
+            throw new IllegalArgumentException(
+                    "input channels must be 1 (Y) or 3 (RGB), got " + inputChannels);
+        }
         if (task == null || task.isEmpty()) {
             throw new IllegalArgumentException("task must not be empty");
         }
@@ -102,6 +122,7 @@ public final class ModelSpec {
         this.outputRange = outputRange == null ? null : outputRange.clone();
         this.labels = labels.clone();
         this.palette = paletteCopy;
+        this.inputChannels = inputChannels;
     }
 
     /**

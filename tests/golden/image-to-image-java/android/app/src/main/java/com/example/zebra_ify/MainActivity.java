@@ -176,8 +176,11 @@ public class MainActivity extends AppCompatActivity {
     private Shown render(ModelRunner model, Bitmap input, ModelRunner.Result result) {
         ModelSpec spec = model.spec();
         long[] shape = result.shape;
-        Bitmap picture = ModelRunner.toBitmap(
-                result.data, shape, spec.outputMean(), spec.outputStd());
+        // A luma model (super-resolution) gives Y only: the colors come from the input picture.
+        // Either way the output is shown at its own size, which may differ from the input's.
+        Bitmap picture = spec.inputChannels == 1
+                ? ModelRunner.lumaToBitmap(result.data, shape, spec, model.inputPixels(input))
+                : ModelRunner.toBitmap(result.data, shape, spec.outputMean(), spec.outputStd());
         String text = String.format(Locale.ROOT, "Output %dx%d, range [%s, %s]",
                 picture.getWidth(), picture.getHeight(), spec.outputLo(), spec.outputHi());
         return new Shown(picture, text);

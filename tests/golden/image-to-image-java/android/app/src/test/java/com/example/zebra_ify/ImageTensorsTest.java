@@ -217,6 +217,63 @@ public class ImageTensorsTest {
                 new float[3], 1, 1, new float[] {0f, Float.NaN, 0f}, ONE));
     }
 
+    // ---- YCbCr (luma models) ----
+
+    @Test
+    public void ycbcrOfKnownColors() {
+        int[] argb = {0xFFFFFFFF, 0xFF000000, 0xFFFF0000, 0xFF0000FF};
+        float[] p = ImageTensors.argbToYcbcr(argb, 4, 1);
+        float[] expected = {
+            255f, 0f, 76.245f, 29.07f,
+            128f, 128f, 84.97232f, 255.5f,
+            128f, 128f, 255.5f, 107.26544f
+        };
+        assertArrayEquals(expected, p, 1e-3f);
+        float[] y = ImageTensors.argbToY(argb, 4, 1, 0.5f, 0.5f);
+        assertEquals((p[2] / 255f - 0.5f) / 0.5f, y[2], 0f);
+        expectIllegal("std", () -> ImageTensors.argbToY(argb, 4, 1, 0f, 0f));
+        expectIllegal("argb", () -> ImageTensors.argbToYcbcr(argb, 2, 1));
+    }
+
+    @Test
+    public void resizeBilinearUsesHalfPixelCenters() {
+        float[] row = {0f, 4f};
+        assertArrayEquals(new float[] {0f, 1f, 3f, 4f},
+                ImageTensors.resizeBilinear(row, 2, 1, 4, 1), 0f);
+        float[] column = ImageTensors.resizeBilinear(row, 1, 2, 1, 4);
+        assertArrayEquals(new float[] {0f, 1f, 3f, 4f}, column, 0f);
+        float[] plane = {1f, 2f, 3f, 4f, 5f, 6f};
+        assertArrayEquals(plane, ImageTensors.resizeBilinear(plane, 3, 2, 3, 2), 0f);
+        // Downscaling 4 -> 2 samples between pixels 0|1 and 2|3.
+        assertArrayEquals(new float[] {2f, 6f},
+                ImageTensors.resizeBilinear(new float[] {0f, 4f, 4f, 8f}, 4, 1, 2, 1), 0f);
+        expectIllegal("plane", () -> ImageTensors.resizeBilinear(row, 3, 1, 4, 1));
+    }
+
+    /** Y of the picture itself, at the same size, must give the picture back (within rounding). */
+    @Test
+    public void yToArgbInvertsArgbToY() {
+        int[] argb = new int[256];
+        for (int c = 0; c < 256; c++) {
+            argb[c] = 0xFF000000 | (c << 16) | ((255 - c) << 8) | (c ^ 0x5A);
+        }
+        float[] y = ImageTensors.argbToY(argb, 16, 16, 0f, 1f);
+        int[] back = ImageTensors.yToArgb(y, 16, 16, 0f, 1f, argb, 16, 16);
+        for (int i = 0; i < argb.length; i++) {
+            for (int shift = 0; shift <= 16; shift += 8) {
+                int a = (argb[i] >>> shift) & 0xFF;
+                int b = (back[i] >>> shift) & 0xFF;
+                assertTrue("pixel " + i + ": " + Integer.toHexString(argb[i]) + " came back as "
+                        + Integer.toHexString(back[i]), Math.abs(a - b) <= 1);
+            }
+            assertEquals(0xFF, back[i] >>> 24);
+        }
+        int[] clamped = ImageTensors.yToArgb(
+                new float[] {Float.NaN, 2f}, 2, 1, 0f, 1f, new int[] {0xFF808080}, 1, 1);
+        assertArrayEquals(new int[] {0xFF000000, 0xFFFFFFFF}, clamped);
+        expectIllegal("y", () -> ImageTensors.yToArgb(new float[3], 2, 1, 0f, 1f, argb, 16, 16));
+    }
+
     // ---- softmax / topK / argmax ----
 
     @Test

@@ -100,6 +100,20 @@ public final class ModelRunner {
 
     /** Scales the bitmap to the model's input size, normalizes it and runs forward(). */
     public Result run(Bitmap source) {
+        int w = spec.width;
+        int h = spec.height;
+        int[] pixels = inputPixels(source);
+        if (spec.inputChannels == 1) {
+            // A luma model (super-resolution): it sees the Y plane only.
+            float[] y = ImageTensors.argbToY(pixels, w, h, spec.mean()[0], spec.std()[0]);
+            return runTensor(y, new long[] {1, 1, h, w});
+        }
+        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
+        return runTensor(chw, new long[] {1, 3, h, w});
+    }
+
+    /** The picture scaled to the model's input size, as ARGB_8888 ints. */
+    public int[] inputPixels(Bitmap source) {
         Bitmap argb = toArgb8888(source);
         int w = spec.width;
         int h = spec.height;
@@ -108,8 +122,7 @@ public final class ModelRunner {
                 : Bitmap.createScaledBitmap(argb, w, h, true);
         int[] pixels = new int[w * h];
         scaled.getPixels(pixels, 0, w, 0, 0, w, h);
-        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
-        return runTensor(chw, new long[] {1, 3, h, w});
+        return pixels;
     }
 
     /** Runs forward() on an already normalized NCHW float tensor. */
@@ -118,6 +131,23 @@ public final class ModelRunner {
         NativeCore.Output output = core.run(data, shape);
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
         return new Result(output.data, output.shape, millis);
+    }
+
+    /**
+     * A luma model's output (shape [1, 1, H, W]) with the colors of the input pixels
+     * ({@code inputPixels}, the model's input size) to a picture; see {@link ImageTensors#yToArgb}.
+     */
+    public static Bitmap lumaToBitmap(float[] y, long[] shape, ModelSpec spec, int[] inputPixels) {
+        int n = shape.length;
+        if (n < 3 || shape[n - 3] != 1) {
+            throw new IllegalArgumentException(
+                    "expected an output of shape [1, 1, H, W], got " + Arrays.toString(shape));
+        }
+        int h = (int) shape[n - 2];
+        int w = (int) shape[n - 1];
+        int[] argb = ImageTensors.yToArgb(y, w, h, spec.outputMean()[0], spec.outputStd()[0],
+                inputPixels, spec.width, spec.height);
+        return Bitmap.createBitmap(argb, w, h, Bitmap.Config.ARGB_8888);
     }
 
     /**
@@ -195,12 +225,12 @@ public final class ModelRunner {
         }
     }
 
-    /** The embedded metadata (see docs: format 1) to a ModelSpec. */
+    /** The embedded metadata (see docs: formats 1 and 2) to a ModelSpec. */
     static ModelSpec parseSpec(String json) throws JSONException {
         JSONObject root = new JSONObject(json);
         int format = root.optInt("format", 0);
-        if (format != 1) {
-            Log.w(TAG, METADATA_KEY + " has format " + format + ", this app reads format 1");
+        if (format < 1 || format > 2) {
+            Log.w(TAG, METADATA_KEY + " has format " + format + ", this app reads formats 1-2");
         }
         JSONObject input = root.getJSONObject("input");
         double[] range = null;
@@ -228,7 +258,33 @@ public final class ModelRunner {
                 floats(input.getJSONArray("std")),
                 range,
                 labels,
-                palette);
+                palette,
+                input.optInt("channels", 3));
+    }
+
+    /**
+     * Detection settings from the embedded metadata, or from generation time when it has none;
+     * null when the model is not a detector.
+     */
+    public Detections.Settings detection() {
+        if (!metadataJson.isEmpty()) {
+            try {
+                JSONObject d = new JSONObject(metadataJson).optJSONObject("detection");
+                if (d != null) {
+                    return new Detections.Settings(
+                            d.getString("layout"),
+                            "normalized".equals(d.getString("box_units")),
+                            "logits".equals(d.getString("scores")),
+                            (float) d.getDouble("score_threshold"),
+                            d.getDouble("iou_threshold"),
+                            d.getInt("max_detections"));
+                }
+            } catch (JSONException | IllegalArgumentException e) {
+                Log.w(TAG, "unreadable detection settings in " + METADATA_KEY
+                        + "; using the values from generation time", e);
+            }
+        }
+        return Detections.Settings.generated();
     }
 
     /** Double from JSON, then one rounding to float: the same value torch uses for float32. */

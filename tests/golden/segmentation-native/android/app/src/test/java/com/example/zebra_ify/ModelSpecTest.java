@@ -28,6 +28,7 @@ public class ModelSpecTest {
         // Labels and palette come only from the embedded metadata (see ModelSpec.defaults).
         assertEquals(0, spec.labels().length);
         assertEquals(0, spec.palette().length);
+        assertEquals(3, spec.inputChannels);
     }
 
     /**
@@ -108,6 +109,8 @@ public class ModelSpecTest {
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 256, 0} }));
         expectIllegal("{r, g, b}", () -> new ModelSpec(
                 "tensor", 1, 1, MEAN, STD, null, none, new int[][] { {0, 0} }));
+        expectIllegal("input channels", () -> new ModelSpec(
+                "tensor", 1, 1, MEAN, STD, null, none, noColors, 2));
     }
 
     private static String utf8(int... bytes) {
