@@ -164,8 +164,8 @@ def test_non_utf8_embedded_metadata_is_one_line_in_inspect_and_a_failed_row_in_c
     project = tmp_path / "proj"
     res = run_cli("new", "demo", "--model", str(tmp_path / "m.pt"), "--input-size", "16x16", "--output", str(project))
     assert res.returncode == 0, res.stderr
-    assets = sorted(project.rglob("*.ptl"))  # export/, android assets, iOS resources
-    assert len(assets) == 3
+    assets = sorted(project.rglob("*.ptl"))  # android assets, iOS resources (export/ keeps none by default)
+    assert len(assets) == 2
     for asset in assets:
         rewrite_zip(asset, tmp_path / "bad.ptl",
                     lambda name, data: b"\xff\xfe{}" if name.endswith("extra/scaffold.json") else data)
