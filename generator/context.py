@@ -16,7 +16,12 @@ from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
 ANDROID_APIS = ("java", "native")
-MODEL_FILE = "model.ptl"
+RUNTIMES = ("lite", "executorch")
+# The asset each runtime's apps load on the CPU, and the GPU/NPU ones a backend adds (the names
+# are the runtimes' own: generator/export.py, generator/runtimes/executorch.py).
+MODEL_FILES = {"lite": "model.ptl", "executorch": "model.pte"}
+BACKEND_MODEL_FILES = {"vulkan": "model_vulkan.pte", "coreml": "model_coreml.pte"}
+MODEL_FILE = MODEL_FILES["lite"]
 SAMPLE_FILE = "sample.png"
 EXPECTED_FILE = "expected_output.bin"
 
@@ -35,6 +40,8 @@ class ProjectConfig:
     use_vulkan: bool = False
     tolerance: float = 1e-4
     rtol: float = DEFAULT_RTOL
+    runtime: str = "lite"
+    backends: tuple[str, ...] = ()  # executorch only: xnnpack always, vulkan (Android), coreml (iOS)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,7 +76,11 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "rtol": config.rtol,
         "output_key": meta.output_key,
         "output_index": meta.output_index,
-        "model_file": MODEL_FILE,
+        "runtime": config.runtime,
+        "backends": list(config.backends),
+        "model_file": MODEL_FILES[config.runtime],
+        "vulkan_model_file": BACKEND_MODEL_FILES["vulkan"] if "vulkan" in config.backends else None,
+        "coreml_model_file": BACKEND_MODEL_FILES["coreml"] if "coreml" in config.backends else None,
         "metadata_key": METADATA_KEY,
         "metadata_format": METADATA_FORMAT,
         "sample_file": SAMPLE_FILE,

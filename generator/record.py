@@ -9,7 +9,7 @@ from typing import Any
 import tomli_w
 
 from generator import __version__
-from generator.context import ProjectConfig
+from generator.context import RUNTIMES, ProjectConfig
 from generator.errors import CheckFailedError
 from generator.metadata import DetectionSpec, Metadata
 
@@ -29,6 +29,8 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
             "platforms": list(config.platforms),
             "android_api": config.android_api,
             "use_vulkan": config.use_vulkan,
+            "runtime": config.runtime,
+            "backends": list(config.backends),
         },
         "model": model,
         "metadata": {
@@ -75,7 +77,11 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             use_vulkan=bool(p["use_vulkan"]),
             tolerance=float(model["tolerance"]),
             rtol=float(model.get("rtol", 0.0)),
+            runtime=str(p.get("runtime", "lite")),
+            backends=tuple(str(b) for b in p.get("backends", ())),
         )
+        if config.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {config.runtime!r}")
         rng = m.get("output_range")
         meta = Metadata(
             task=m["task"],

@@ -84,12 +84,9 @@ def _skipped(rel: str, rules: list[dict[str, Any]], env: jinja2.Environment, con
     return False
 
 
-def render_platform(platform: str, context: dict[str, Any]) -> list[RenderedFile]:
-    """All template files of one platform (plus its shared files), rendered in memory."""
-    spec = section(platform)
-    env = environment()
-    tree = TEMPLATES_DIR / spec["tree"]
-    rules = spec.get("when", [])
+def _render_tree(env: jinja2.Environment, tree_name: str, rules: list[dict[str, Any]],
+                 context: dict[str, Any]) -> list[RenderedFile]:
+    tree = TEMPLATES_DIR / tree_name
     files: list[RenderedFile] = []
     for src in sorted(p for p in tree.rglob("*") if p.is_file()):
         rel = src.relative_to(tree).as_posix()
@@ -97,22 +94,42 @@ def render_platform(platform: str, context: dict[str, Any]) -> list[RenderedFile
             continue
         out_rel = _render_path(env, rel, context)
         if rel.endswith(SUFFIX):
-            template = env.get_template(f"{spec['tree']}/{rel}")
+            template = env.get_template(f"{tree_name}/{rel}")
             data = template.render(**context).encode("utf-8")
         else:
             data = src.read_bytes()
         files.append(RenderedFile(out_rel, data, os.access(src, os.X_OK)))
-    shared_if = spec.get("shared_if", "false")
-    if spec.get("shared") and _expr(env, shared_if, context):
-        for shared_rel, dest in sorted(spec["shared"].items()):
-            src = TEMPLATES_DIR / "shared" / shared_rel
-            files.append(RenderedFile(_render_path(env, dest, context), src.read_bytes(), False))
+    return files
+
+
+def _shared_files(env: jinja2.Environment, spec: dict[str, Any], context: dict[str, Any]) -> list[RenderedFile]:
+    if not spec.get("shared") or not _expr(env, spec.get("shared_if", "false"), context):
+        return []
+    return [RenderedFile(_render_path(env, dest, context), (TEMPLATES_DIR / "shared" / shared_rel).read_bytes(), False)
+            for shared_rel, dest in sorted(spec["shared"].items())]
+
+
+def runtime_section(platform: str, runtime: str) -> dict[str, Any]:
+    """The part of a platform that only one runtime has (its own tree, rules and shared files)."""
+    return section(platform).get("runtimes", {}).get(runtime, {})
+
+
+def render_platform(platform: str, context: dict[str, Any]) -> list[RenderedFile]:
+    """All template files of one platform: its common tree, the tree of the context's runtime
+    (a file lives in exactly one of them), and the shared files each asks for; in memory."""
+    spec = section(platform)
+    env = environment()
+    files = _render_tree(env, spec["tree"], spec.get("when", []), context) + _shared_files(env, spec, context)
+    extra = runtime_section(platform, context.get("runtime", "lite"))
+    if extra.get("tree"):
+        files += _render_tree(env, extra["tree"], extra.get("when", []), context)
+    files += _shared_files(env, extra, context)
     seen: set[str] = set()
     for f in files:
         if f.path in seen:
             raise RuntimeError(f"template manifest renders {f.path} twice")
         seen.add(f.path)
-    return files
+    return sorted(files, key=lambda f: f.path)
 
 
 def promised_paths(platform: str, context: dict[str, Any]) -> list[str]:
