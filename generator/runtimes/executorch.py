@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -93,7 +94,9 @@ def _quiet_torch() -> Iterator[None]:
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TorchScript and export deprecations, once per node
+            yield
     finally:
         for logger, level in zip(loggers, old):
             logger.setLevel(level)
@@ -133,7 +136,7 @@ def to_exported_program(model: Any, example: Any) -> Any:
         except Exception as exc:  # noqa: BLE001 - the converter raises many types
             raise ModelError(
                 f"cannot convert the TorchScript model for ExecuTorch ({_first_line(exc)}); "
-                "save it with torch.export.save (.pt2) or pass the factory form file.py:function"
+                "save it with torch.export.save (.pt2), pass the factory form file.py:function, or use --runtime lite"
             ) from None
     if not isinstance(model, torch.nn.Module):
         raise ModelError(
