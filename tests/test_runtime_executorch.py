@@ -152,6 +152,24 @@ def test_torchscript_converts_and_reproduces(tiny, tmp_path, how):
     assert et.inspect(asset.path).metadata == METADATA
 
 
+@pytest.mark.parametrize("form", ["program", "loaded .pt2 module"])
+def test_exported_programs_export_directly(tiny, tmp_path, form):
+    model, example = tiny
+    program = torch.export.export(model, (example,))
+    source = program if form == "program" else program.module()  # what loading.py hands over for .pt2
+    [asset] = et.export(source, example, tmp_path, METADATA)
+    with torch.no_grad():
+        reference = model(example)
+    assert float((et.verify(asset.path, example) - reference).abs().max()) <= 1e-4
+
+
+def test_unknown_backend_is_a_usage_error_before_any_work(tiny, tmp_path):
+    model, example = tiny
+    with pytest.raises(UsageError, match="unknown ExecuTorch backend 'mps'; choose from xnnpack, vulkan, coreml"):
+        et.export(model, example, tmp_path, "{}", backends=["xnnpack", "mps"])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unconvertible_torchscript_asks_for_pt2_or_factory(tmp_path):
     class DataDependentLoop(torch.nn.Module):
         def forward(self, x):

@@ -85,6 +85,12 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown ExecuTorch backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    return backend
+
+
 @contextlib.contextmanager
 def _quiet_torch() -> Iterator[None]:
     """torch.export logs whole graphs at WARNING on failures, the partitioners log every operator
@@ -144,8 +150,12 @@ def to_exported_program(model: Any, example: Any) -> Any:
             "not a lite .ptl"
         )
     try:
+        model.eval()
+    except NotImplementedError:  # the module of a loaded .pt2 refuses eval(); it is traced already
+        pass
+    try:
         with _quiet_torch(), torch.no_grad():
-            return torch.export.export(model.eval(), args)
+            return torch.export.export(model, args)
     except Exception as exc:  # noqa: BLE001 - torch.export raises many types
         raise _capture_error(exc) from None
 
@@ -210,8 +220,7 @@ def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = 
     from executorch.backends.xnnpack.utils.configs import get_transform_passes
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
-    if backend not in BACKENDS:
-        raise UsageError(f"unknown ExecuTorch backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    _check_backend(backend)
     if coreml_precision not in COREML_PRECISIONS:
         raise UsageError(f"unknown Core ML precision {coreml_precision!r}; choose fp32 or fp16")
     # Upstream's Core ML export script (examples/apple/coreml/scripts/export.py) skips dim order:
@@ -259,10 +268,7 @@ def export(
 ) -> list[ExportedAsset]:
     """Write one .pte per backend into out_dir (XNNPACK always first: every app carries it)."""
     say = progress or (lambda _msg: None)
-    wanted = ["xnnpack"] + [b for b in dict.fromkeys(backends) if b != "xnnpack"]
-    for backend in wanted:
-        if backend not in BACKENDS:
-            raise UsageError(f"unknown ExecuTorch backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    wanted = ["xnnpack"] + [_check_backend(b) for b in dict.fromkeys(backends) if b != "xnnpack"]
     say("capturing the model with torch.export")
     ep = to_exported_program(model, example)
     assets: list[ExportedAsset] = []
@@ -367,10 +373,7 @@ class _ExecuTorchRuntime:
     backends = BACKENDS
 
     def asset_name(self, backend: str) -> str:
-        try:
-            return ASSET_NAMES[backend]
-        except KeyError:
-            raise UsageError(f"unknown ExecuTorch backend {backend!r}; choose from {', '.join(BACKENDS)}") from None
+        return ASSET_NAMES[_check_backend(backend)]
 
     export = staticmethod(export)
     verify = staticmethod(verify)
