@@ -70,6 +70,14 @@ def test_export_writes_one_asset_per_backend_xnnpack_first(exported):
     assert list(assets) == ["xnnpack", "coreml", "vulkan"]
     assert sorted(p.name for p in out.iterdir()) == ["model.pte", "model_coreml.pte", "model_vulkan.pte"]
     assert [a.runs_here for a in assets.values()] == [True, False, False]
+    assert assets["xnnpack"].lines()[0].endswith("runs on this host")
+    assert assets["vulkan"].lines()[0].endswith("exported, not run here: needs an Android Vulkan GPU")
+    assert assets["coreml"].lines()[0].endswith("exported, not run here: needs an Apple device (Core ML)")
+    assert [et.inspect(a.path).runs_here for a in assets.values()] == [True, False, False]
+    assert et.inspect(out / "model_coreml.pte").lines()[0] == (
+        f"model_coreml.pte ({assets['coreml'].size} bytes, methods forward, scaffold_metadata): "
+        "exported, not run here: needs an Apple device (Core ML)"
+    )
     assert stages == [
         "capturing the model with torch.export",
         "lowering to ExecuTorch xnnpack",
@@ -145,7 +153,9 @@ def test_inspect_reports_portable_operators(tmp_path):
 def test_torchscript_converts_and_reproduces(tiny, tmp_path, how):
     model, example = tiny
     ts = torch.jit.trace(model, example) if how == "trace" else torch.jit.script(model)
-    [asset] = et.export(ts, example, tmp_path, METADATA)
+    stages: list[str] = []
+    [asset] = et.export(ts, example, tmp_path, METADATA, progress=stages.append)
+    assert stages[0] == "converting TorchScript with TS2EPConverter"
     with torch.no_grad():
         reference = ts(example)
     assert float((et.verify(asset.path, example) - reference).abs().max()) <= 1e-4

@@ -60,6 +60,15 @@ class Delegation:
         return out
 
 
+# The host wheel registers XNNPACK only; these delegates need the phone.
+_NOT_HERE = {"VulkanBackend": "an Android Vulkan GPU", "CoreMLBackend": "an Apple device (Core ML)"}
+
+
+def _run_note(delegation: Delegation) -> str:
+    needs = [_NOT_HERE[d.backend_id] for d in delegation.delegates if d.backend_id in _NOT_HERE]
+    return f"exported, not run here: needs {' and '.join(needs)}" if needs else "runs on this host"
+
+
 @dataclass
 class ExportedAsset:
     backend: str
@@ -67,7 +76,14 @@ class ExportedAsset:
     size: int
     seconds: float  # lowering + serialisation of this asset
     delegation: Delegation
-    runs_here: bool  # False for Vulkan/Core ML: exported, not run on this host
+
+    @property
+    def runs_here(self) -> bool:
+        return not any(d.backend_id in _NOT_HERE for d in self.delegation.delegates)
+
+    def lines(self) -> list[str]:
+        head = f"{self.path.name} ({self.backend}, {self.size} bytes, {self.seconds:.1f} s): {_run_note(self.delegation)}"
+        return [head, *self.delegation.lines()]
 
 
 @dataclass
@@ -78,6 +94,14 @@ class PteInfo:
     metadata: str | None  # the embedded metadata JSON, None when the method is absent
     delegation: Delegation  # from the serialized program: per delegate only calls are known
     executorch_version: str = ""
+
+    @property
+    def runs_here(self) -> bool:
+        return not any(d.backend_id in _NOT_HERE for d in self.delegation.delegates)
+
+    def lines(self) -> list[str]:
+        head = f"{self.path.name} ({self.size} bytes, methods {', '.join(self.methods)}): {_run_note(self.delegation)}"
+        return [head, *self.delegation.lines()]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -269,7 +293,10 @@ def export(
     """Write one .pte per backend into out_dir (XNNPACK always first: every app carries it)."""
     say = progress or (lambda _msg: None)
     wanted = ["xnnpack"] + [_check_backend(b) for b in dict.fromkeys(backends) if b != "xnnpack"]
-    say("capturing the model with torch.export")
+    import torch
+
+    scripted = isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction))
+    say("converting TorchScript with TS2EPConverter" if scripted else "capturing the model with torch.export")
     ep = to_exported_program(model, example)
     assets: list[ExportedAsset] = []
     written: list[Path] = []
@@ -282,7 +309,7 @@ def export(
             _write_atomic(path, program.buffer)
             written.append(path)
             seconds = time.perf_counter() - start
-            assets.append(ExportedAsset(backend, path, path.stat().st_size, seconds, delegation, backend == "xnnpack"))
+            assets.append(ExportedAsset(backend, path, path.stat().st_size, seconds, delegation))
     except BaseException:
         for path in written:  # nothing is left behind on failure
             with contextlib.suppress(FileNotFoundError):
