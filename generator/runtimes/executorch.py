@@ -8,6 +8,7 @@ the lite runtime's) is embedded as a constant method the apps call at start-up.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import re
@@ -301,10 +302,14 @@ def export(
     assets: list[ExportedAsset] = []
     written: list[Path] = []
     try:
-        for backend in wanted:
+        for i, backend in enumerate(wanted):
             say(f"lowering to ExecuTorch {backend}")
             start = time.perf_counter()
-            program, delegation = lower(ep, backend, metadata_json, coreml_precision=coreml_precision)
+            # Each lowering gets its own copy: lowering the CycleGAN sample's converted program
+            # for Vulkan and Core ML, then XNNPACK again from the same object, gave a .pte the
+            # host runtime could not load (std::bad_alloc).
+            source = ep if i == len(wanted) - 1 else copy.deepcopy(ep)
+            program, delegation = lower(source, backend, metadata_json, coreml_precision=coreml_precision)
             path = Path(out_dir) / ASSET_NAMES[backend]
             _write_atomic(path, program.buffer)
             written.append(path)
