@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the wheels the generator is tested with (see docs/ARCHITECTURE.md).
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	# ExecuTorch after torch, so pip keeps the torch above; versions as in generator/versions.py
+	# (EXECUTORCH_PIP, TORCHAO_PIP): the exporter must never be newer than the apps' runtime.
+	$(PY) -m pip install --quiet executorch==1.4.1 torchao==0.18.0
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 

@@ -113,3 +113,38 @@ ANDROID_EMULATOR_ARCH = "x86_64"
 IOS_CI_RUNNER = "macos-26-intel"
 IOS_CI_XCODE = "26.6"
 IOS_CI_SIMULATOR = "iPhone 17"
+
+# ExecuTorch (--runtime executorch). A .pte runs on the same or a newer runtime, never an older
+# one, so the exporter (pip) and the app runtimes (Maven, SwiftPM) carry the same version.
+# Evidence, read in pytorch/executorch at tag v1.4.1 (commit e4d02f41f7909e8ed5bf4a14ffc520d733453d9f):
+# - Maven: extension/android/executorch_android/build.gradle publishes
+#   coordinates("org.pytorch", "executorch-android" + ("-" + flavor unless xnnpack), execuTorchVersion)
+#   and .github/workflows/android-release-artifacts.yml offers the "vulkan" flavor, so the release
+#   writes org.pytorch:executorch-android:1.4.1 and org.pytorch:executorch-android-vulkan:1.4.1.
+#   scripts/build_android_library.sh builds the native code with -DANDROID_PLATFORM=android-26
+#   (the AAR's manifest says minSdk 23, its .so files need 26).
+# - SwiftPM: branch swiftpm-1.4.1 (head 1e16db53f23996df64af6a243068f13ed7768e36) has a Package.swift
+#   with `let version = "1.4.1"`, platforms .iOS(.v17), products executorch, backend_xnnpack,
+#   backend_coreml, kernels_optimized (each with a _debug twin); docs/source/using-executorch-ios.md
+#   at the tag names branch "swiftpm-1.4.1".
+# - 1.5.1 is on PyPI but no swiftpm-1.5.1 branch exists (only swiftpm-1.5.0.<date> nightlies), so
+#   pinning 1.5.1 would make the exporter newer than the iOS runtime.
+# - pip: executorch 1.4.1 requires torch>=2.13, torchao>=0.18.0 and coremltools==9.0 (Linux, Python
+#   < 3.14); `pip install --dry-run` beside torch 2.14.1 keeps torch/torchvision/numpy unchanged.
+# When bumping: EXECUTORCH_PIP and TORCHAO_PIP together (Makefile's venv step reads neither:
+# update its pins too), re-check that Maven has org.pytorch:executorch-android(-vulkan):<v> and the
+# repo has branch swiftpm-<v> (never pin pip newer than both), re-read the Java/Swift API names
+# used by the templates (Module.load, EValue, Tensor.fromBlob; Module(filePath:), Tensor<Float>),
+# re-check minSdk and the iOS deployment target, and refresh the golden trees.
+EXECUTORCH = "1.4.1"  # app runtimes: Maven org.pytorch:executorch-android(-vulkan), SwiftPM swiftpm-<v>
+EXECUTORCH_PIP = "1.4.1"  # the exporter; must equal EXECUTORCH (or be older)
+TORCHAO_PIP = "0.18.0"  # executorch 1.4.1: torchao>=0.18.0 (1.5.1 caps it <0.19)
+COREMLTOOLS_PIP = "9.0"  # executorch 1.4.1 pins coremltools==9.0 on Linux/macOS
+EXECUTORCH_MAVEN_GROUP = "org.pytorch"
+EXECUTORCH_ANDROID_ARTIFACT = "executorch-android"
+EXECUTORCH_ANDROID_VULKAN_ARTIFACT = "executorch-android-vulkan"
+EXECUTORCH_ANDROID_MIN_SDK = 26
+EXECUTORCH_ANDROID_ABIS = ("arm64-v8a", "x86_64")
+EXECUTORCH_SWIFTPM_URL = "https://github.com/pytorch/executorch.git"
+EXECUTORCH_SWIFTPM_BRANCH = f"swiftpm-{EXECUTORCH}"
+EXECUTORCH_IOS_DEPLOYMENT_TARGET = "17.0"  # Package.swift platforms: .iOS(.v17)
