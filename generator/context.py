@@ -11,7 +11,7 @@ from typing import Any
 
 from generator import __version__, versions
 from generator.native import jni_prefix
-from generator.metadata import METADATA_FORMAT, METADATA_KEY, Metadata
+from generator.metadata import METADATA_FORMAT, METADATA_KEY, METADATA_METHOD, Metadata
 from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
@@ -82,6 +82,7 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "vulkan_model_file": BACKEND_MODEL_FILES["vulkan"] if "vulkan" in config.backends else None,
         "coreml_model_file": BACKEND_MODEL_FILES["coreml"] if "coreml" in config.backends else None,
         "metadata_key": METADATA_KEY,
+        "metadata_method": METADATA_METHOD,
         "metadata_format": METADATA_FORMAT,
         "sample_file": SAMPLE_FILE,
         "expected_file": EXPECTED_FILE,

@@ -17,7 +17,8 @@ from generator.errors import ModelError, UsageError
 from generator.names import json_compact
 
 TASKS = ("image-to-image", "classification", "segmentation", "tensor", "detection")
-METADATA_KEY = "scaffold.json"
+METADATA_KEY = "scaffold.json"  # lite: the extra file holding the metadata
+METADATA_METHOD = "scaffold_metadata"  # ExecuTorch: the constant method returning it
 # 2: input.channels (3 for RGB, 1 for a luma-only super-resolution model) and, for the detection
 # task, a "detection" object (DetectionSpec). Readers accept 1 and 2.
 METADATA_FORMAT = 2

@@ -21,11 +21,11 @@ from typing import Any, Iterator, Sequence
 
 from generator import versions
 from generator.errors import ExportError, ModelError, UsageError
+from generator.metadata import METADATA_METHOD
 from generator.runtimes import Progress
 
 NAME = "executorch"
 SUFFIX = ".pte"
-METADATA_METHOD = "scaffold_metadata"  # the apps call this method to read the metadata JSON
 BACKENDS = ("xnnpack", "vulkan", "coreml")
 ASSET_NAMES = {"xnnpack": "model.pte", "vulkan": "model_vulkan.pte", "coreml": "model_coreml.pte"}
 # Which platform can execute each asset; the host runs only XNNPACK.
