@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("executorch")
-
-from generator import runtimes, versions  # noqa: E402
-from generator.errors import ExportError, ModelError, UsageError  # noqa: E402
-from generator.runtimes import executorch as et  # noqa: E402
+from generator import runtimes, versions
+from generator.errors import ExportError, ModelError, UsageError
+from generator.runtimes import executorch as et
 
 ROOT = Path(__file__).resolve().parents[1]
 METADATA = json.dumps({"task": "image-to-image", "labels": [f"class {i}" for i in range(300)], "mean": [0.5] * 3})
