@@ -49,7 +49,7 @@ def exported(tiny, tmp_path_factory):
     model, example = tiny
     out = tmp_path_factory.mktemp("et")
     stages: list[str] = []
-    assets = et.export(model, example, out, METADATA, backends=["coreml", "vulkan"], progress=stages.append)
+    assets = et.export(model, example, out, METADATA, backends=["vulkan", "coreml"], progress=stages.append)
     return out, {a.backend: a for a in assets}, stages
 
 
@@ -64,7 +64,7 @@ def test_registry_names_the_runtime_and_rejects_unknown_ones():
 
 def test_export_writes_one_asset_per_backend_xnnpack_first(exported):
     out, assets, stages = exported
-    assert list(assets) == ["xnnpack", "coreml", "vulkan"]
+    assert list(assets) == ["xnnpack", "coreml", "vulkan"]  # asked for coreml, vulkan: Vulkan goes last
     assert sorted(p.name for p in out.iterdir()) == ["model.pte", "model_coreml.pte", "model_vulkan.pte"]
     assert [a.runs_here for a in assets.values()] == [True, False, False]
     assert assets["xnnpack"].lines()[0].endswith("runs on this host")

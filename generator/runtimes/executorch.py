@@ -293,7 +293,11 @@ def export(
 ) -> list[ExportedAsset]:
     """Write one .pte per backend into out_dir (XNNPACK always first: every app carries it)."""
     say = progress or (lambda _msg: None)
-    wanted = ["xnnpack"] + [_check_backend(b) for b in dict.fromkeys(backends) if b != "xnnpack"]
+    # XNNPACK first (every app carries it), Vulkan last: after the Vulkan partitioner has run on the
+    # converted CycleGAN sample, a later XNNPACK lowering in the same process memory-planned 68 GB
+    # (non_const_buffer_sizes) instead of 13 MB, even from a deep copy of the program.
+    others = [_check_backend(b) for b in dict.fromkeys(backends) if b != "xnnpack"]
+    wanted = ["xnnpack", *sorted(others, key=lambda b: b == "vulkan")]
     import torch
 
     scripted = isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction))
@@ -305,9 +309,7 @@ def export(
         for i, backend in enumerate(wanted):
             say(f"lowering to ExecuTorch {backend}")
             start = time.perf_counter()
-            # Each lowering gets its own copy: lowering the CycleGAN sample's converted program
-            # for Vulkan and Core ML, then XNNPACK again from the same object, gave a .pte the
-            # host runtime could not load (std::bad_alloc).
+            # Each lowering but the last gets its own copy: lowering passes may rewrite the graph.
             source = ep if i == len(wanted) - 1 else copy.deepcopy(ep)
             program, delegation = lower(source, backend, metadata_json, coreml_precision=coreml_precision)
             path = Path(out_dir) / ASSET_NAMES[backend]
