@@ -71,8 +71,11 @@ def test_export_writes_one_asset_per_backend_xnnpack_first(exported):
     assert assets["vulkan"].lines()[0].endswith("exported, not run here: needs an Android Vulkan GPU")
     assert assets["coreml"].lines()[0].endswith("exported, not run here: needs an Apple device (Core ML)")
     assert [et.inspect(a.path).runs_here for a in assets.values()] == [True, False, False]
-    assert et.inspect(out / "model_coreml.pte").lines()[0] == (
-        f"model_coreml.pte ({assets['coreml'].size} bytes, methods forward, scaffold_metadata): "
+    coreml = et.inspect(out / "model_coreml.pte")
+    assert 0 < coreml.planned_bytes < 4096  # the delegate's output (4x8x8 floats) and little else
+    assert coreml.lines()[0] == (
+        f"model_coreml.pte ({assets['coreml'].size} bytes, {coreml.planned_bytes} planned for forward, "
+        "methods forward, scaffold_metadata): "
         "exported, not run here: needs an Apple device (Core ML)"
     )
     assert stages == [
