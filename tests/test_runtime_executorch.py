@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("executorch")
-
-from generator import runtimes, versions  # noqa: E402
-from generator.errors import ExportError, ModelError, UsageError  # noqa: E402
-from generator.runtimes import executorch as et  # noqa: E402
+from generator import runtimes, versions
+from generator.errors import ExportError, ModelError, UsageError
+from generator.runtimes import executorch as et
 
 ROOT = Path(__file__).resolve().parents[1]
 METADATA = json.dumps({"task": "image-to-image", "labels": [f"class {i}" for i in range(300)], "mean": [0.5] * 3})
@@ -52,7 +49,7 @@ def exported(tiny, tmp_path_factory):
     model, example = tiny
     out = tmp_path_factory.mktemp("et")
     stages: list[str] = []
-    assets = et.export(model, example, out, METADATA, backends=["coreml", "vulkan"], progress=stages.append)
+    assets = et.export(model, example, out, METADATA, backends=["vulkan", "coreml"], progress=stages.append)
     return out, {a.backend: a for a in assets}, stages
 
 
@@ -67,15 +64,18 @@ def test_registry_names_the_runtime_and_rejects_unknown_ones():
 
 def test_export_writes_one_asset_per_backend_xnnpack_first(exported):
     out, assets, stages = exported
-    assert list(assets) == ["xnnpack", "coreml", "vulkan"]
+    assert list(assets) == ["xnnpack", "coreml", "vulkan"]  # asked for coreml, vulkan: Vulkan goes last
     assert sorted(p.name for p in out.iterdir()) == ["model.pte", "model_coreml.pte", "model_vulkan.pte"]
     assert [a.runs_here for a in assets.values()] == [True, False, False]
     assert assets["xnnpack"].lines()[0].endswith("runs on this host")
     assert assets["vulkan"].lines()[0].endswith("exported, not run here: needs an Android Vulkan GPU")
     assert assets["coreml"].lines()[0].endswith("exported, not run here: needs an Apple device (Core ML)")
     assert [et.inspect(a.path).runs_here for a in assets.values()] == [True, False, False]
-    assert et.inspect(out / "model_coreml.pte").lines()[0] == (
-        f"model_coreml.pte ({assets['coreml'].size} bytes, methods forward, scaffold_metadata): "
+    coreml = et.inspect(out / "model_coreml.pte")
+    assert 0 < coreml.planned_bytes < 4096  # the delegate's output (4x8x8 floats) and little else
+    assert coreml.lines()[0] == (
+        f"model_coreml.pte ({assets['coreml'].size} bytes, {coreml.planned_bytes} planned for forward, "
+        "methods forward, scaffold_metadata): "
         "exported, not run here: needs an Apple device (Core ML)"
     )
     assert stages == [
