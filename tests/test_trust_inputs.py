@@ -37,8 +37,8 @@ def files(tmp_path_factory):
 
 CASES = [
     # item 5: tracebacks before
-    (["new", "demo", "--task", "detection", "--input-size", "32x32"], "--task 'detection' is unknown"),
-    (["export", "--task", "detection", "--input-size", "32x32"], "--task 'detection' is unknown"),
+    (["new", "demo", "--task", "detect", "--input-size", "32x32"], "--task 'detect' is unknown"),
+    (["export", "--task", "detect", "--input-size", "32x32"], "--task 'detect' is unknown"),
     (["export", "--input-size", "\u00b2x32"], "is not WIDTHxHEIGHT"),
     (["export", "--std", "1e-50,1,1"], "cannot hold in float32"),
     (["export", "--sample-image", "{d}/bomb.png"], "more than 64 million pixels"),
