@@ -245,6 +245,55 @@ def check(
             raise CheckFailedError(f"{len(report.failures)} check(s) failed in {directory}; see the table above")
 
 
+CONFLICT_EXIT = 9  # `update` wrote conflict markers: the project is updated, these files need you
+
+
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(help="a directory made by scaffold new")],
+    model: Annotated[Optional[str], typer.Option(help="the new (e.g. retrained) model; without it, only the templates are re-rendered")] = None,
+    weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
+    std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False,
+    tolerance: Annotated[Optional[float], typer.Option(help="as for new (default: as recorded)")] = None,
+    rtol: Annotated[Optional[float], typer.Option("--rtol", help="as for new (default: as recorded)")] = None,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
+) -> None:
+    """Swap in a retrained model (--model) or this scaffold's templates, keeping your edits.
+
+    Files you edited are merged three-way with git merge-file; conflicts get markers and exit code 9.
+    Model options not given are taken from DIR/scaffold.toml.
+    """
+    from generator.update import update_project
+
+    overrides = dict(weights=weights, task=task, input_size=input_size, mean=mean, std=std, labels=labels,
+                     output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle, script=script,
+                     tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
+                     score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
+    with _errors(), _progress() as step:
+        result = update_project(directory, model=model, overrides=overrides, progress=step)
+    out.print(f"[green]updated[/] {directory}" + (" to the new model" if result.model_changed else " to scaffold " + __version__),
+              highlight=False)
+    for line in result.metadata_changes:
+        out.print(f"metadata changed: {line}", highlight=False)
+    if result.model_changed and not result.metadata_changes:
+        out.print("metadata unchanged (task, input size, labels, output range...)", highlight=False)
+    for title, files in (("updated", result.updated), ("merged with your edits", result.merged),
+                         ("your edits kept", result.kept), ("new", result.added), ("removed", result.removed),
+                         ("you deleted them, left deleted", result.deleted),
+                         ("no longer generated, edited by you, left in place", result.orphaned),
+                         ("CONFLICTS (markers written, resolve them)", result.conflicts)):
+        for rel in files:
+            out.print(f"{title}: {rel}", highlight=False, markup=False)
+    out.print(f"{len(result.replaced)} model-derived files replaced", highlight=False)
+    if result.conflicts:
+        err.print(f"{len(result.conflicts)} file(s) have conflict markers; resolve them, then run scaffold check {directory}",
+                  highlight=False)
+        raise typer.Exit(CONFLICT_EXIT)
+
+
 def main() -> None:
     app(prog_name="scaffold")
 

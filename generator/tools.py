@@ -188,3 +188,21 @@ class AndroidSdk(Requirement):
             if value and Path(value).is_dir():
                 return value
         return None
+
+
+@dataclass
+class BytesResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Git(Tool):
+    executable = "git"
+    purpose = "merges your edits with the new render in `scaffold update` (git merge-file)"
+    install_hint = "install git (Debian: apt-get install git; macOS: xcode-select --install)"
+
+    def run_bytes(self, args: list[str], *, timeout: float = 120) -> BytesResult:
+        # Merged files are written back byte for byte: no text decoding.
+        proc = subprocess.run([self.verify(), *args], capture_output=True, timeout=timeout, check=False)
+        return BytesResult(proc.returncode, proc.stdout, proc.stderr)
