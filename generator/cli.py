@@ -274,10 +274,11 @@ def update(
                      score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
     with _errors(), _progress() as step:
         result = update_project(directory, model=model, overrides=overrides, progress=step)
+    # soft_wrap: one file per line, whatever the terminal width, so the list can be grepped
     out.print(f"[green]updated[/] {directory}" + (" to the new model" if result.model_changed else " to scaffold " + __version__),
-              highlight=False)
+              highlight=False, soft_wrap=True)
     for line in result.metadata_changes:
-        out.print(f"metadata changed: {line}", highlight=False)
+        out.print(f"metadata changed: {line}", highlight=False, markup=False, soft_wrap=True)
     if result.model_changed and not result.metadata_changes:
         out.print("metadata unchanged (task, input size, labels, output range...)", highlight=False)
     for title, files in (("updated", result.updated), ("merged with your edits", result.merged),
@@ -286,11 +287,13 @@ def update(
                          ("no longer generated, edited by you, left in place", result.orphaned),
                          ("CONFLICTS (markers written, resolve them)", result.conflicts)):
         for rel in files:
-            out.print(f"{title}: {rel}", highlight=False, markup=False)
-    out.print(f"{len(result.replaced)} model-derived files replaced", highlight=False)
+            out.print(f"{title}: {rel}", highlight=False, markup=False, soft_wrap=True)
+    if result.model_changed:
+        out.print(f"{len(result.replaced)} model-derived files replaced (assets, expected outputs, goldens, record)",
+                  highlight=False)
     if result.conflicts:
         err.print(f"{len(result.conflicts)} file(s) have conflict markers; resolve them, then run scaffold check {directory}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
         raise typer.Exit(CONFLICT_EXIT)
 
 

@@ -40,8 +40,7 @@ MANIFEST_FORMAT = 1
 UPDATE_PREFIX = ".scaffold-update-"
 # new_project keywords that are not options of the project: where it goes, how this run behaves,
 # and inputs that belong to one model file (a retrained model comes with its own).
-NOT_RECORDED = frozenset({"model", "output", "force", "progress", "find_gradle", "weights", "labels", "sample_image",
-                          "trust_pickle"})
+NOT_RECORDED = frozenset({"model", "output", "force", "progress", "find_gradle", "weights", "sample_image", "trust_pickle"})
 
 Progress = Callable[[str], None]
 
@@ -58,6 +57,9 @@ def recorded_options(arguments: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in sorted(arguments.items()):
         if key in NOT_RECORDED or value is None:
+            continue
+        if key == "labels":
+            options[key] = True  # the labels themselves are in [metadata]; the file may not outlive the project
             continue
         options[key] = list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Path) else value
     return options
@@ -99,8 +101,12 @@ def record_base(stage: Path, context: dict[str, Any], platforms: tuple[str, ...]
             continue
         rendered[rel] = _sha256(data)
         render.write_bytes(stage / BASE_DIR / rel, data)
-    doc = {"format": MANIFEST_FORMAT, "generator": f"scaffold {__version__}", "rendered": rendered, "derived": derived}
-    render.write_bytes(stage / MANIFEST, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    _write_manifest(stage, rendered, derived)
+
+
+def _write_manifest(root: Path, rendered: dict[str, str], derived: list[str]) -> None:
+    doc = {"format": MANIFEST_FORMAT, "generator": f"scaffold {__version__}", "rendered": rendered, "derived": sorted(derived)}
+    render.write_bytes(root / MANIFEST, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 # ---- reading the project ------------------------------------------------------------------------
@@ -200,7 +206,7 @@ def _render_with_model(project: _Project, fresh: Path, model: str, overrides: di
     from generator.project import new_project
 
     arguments = _new_arguments(project, overrides)
-    if arguments.get("labels") is None and project.meta.labels:
+    if arguments.get("labels") is True:  # `new` was given labels: the same ones (the file may be gone)
         labels = workdir / "labels.txt"
         labels.write_text("".join(f"{label}\n" for label in project.meta.labels), encoding="utf-8")
         arguments["labels"] = labels
@@ -337,6 +343,9 @@ def _compose(project: _Project, fresh: Path, stage: Path, *, with_model: bool, w
                 result.removed.append(rel)
     shutil.rmtree(stage / STATE_DIR, ignore_errors=True)
     shutil.copytree(fresh / STATE_DIR, stage / STATE_DIR)
+    if not with_model:  # the project's own model-derived files stay: so does their list
+        kept = set(project.manifest.get("derived", [])) | set(result.replaced)
+        _write_manifest(stage, new_manifest["rendered"], [rel for rel in kept if (stage / rel).is_file()])
     return result
 
 
