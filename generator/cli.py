@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from generator import __version__
-from generator.errors import CheckFailedError, ScaffoldError
+from generator.errors import CheckFailedError, CommandFailedError, ScaffoldError
 from generator.verify import DEFAULT_RTOL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
@@ -295,6 +295,60 @@ def update(
         err.print(f"{len(result.conflicts)} file(s) have conflict markers; resolve them, then run scaffold check {directory}",
                   highlight=False, soft_wrap=True)
         raise typer.Exit(CONFLICT_EXIT)
+
+
+TESTS_NOT_ALL_RUN_EXIT = 12  # `test`: nothing failed, but some tests could not run on this machine
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform", help="android or ios (default: every platform of the project)")]
+DirArg = Annotated[Path, typer.Argument(help="a directory made by scaffold new")]
+
+
+def _echo(line: str) -> None:
+    out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def build(directory: DirArg, platform: PlatformOpt = None) -> None:
+    """Debug build: ./gradlew assembleDebug; pod install and xcodebuild build for a simulator."""
+    from generator import lifecycle
+
+    with _errors():
+        built = lifecycle.build(directory, platform=platform, echo=_echo)
+    for line in built:
+        out.print(f"[green]built[/] {line}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def run(directory: DirArg, platform: PlatformOpt = None,
+        device: Annotated[Optional[str], typer.Option(help="android: the adb serial to use (default: the first ready one)")] = None) -> None:
+    """Build, install and start the app on a device or emulator (adb) or a simulator (simctl)."""
+    from generator import lifecycle
+
+    with _errors():
+        lifecycle.run(directory, platform=platform, device=device, echo=_echo)
+
+
+@app.command(name="test")
+def test_(directory: DirArg, platform: PlatformOpt = None,
+          device: Annotated[Optional[str], typer.Option(help="android: the adb serial for instrumentation tests")] = None) -> None:
+    """Run the project's tests: what this machine can run, and say what it could not.
+
+    Exit 0: all ran and passed; 10: a test failed; 12: nothing failed but some could not run here.
+    """
+    from generator import lifecycle
+
+    with _errors():
+        outcome = lifecycle.test(directory, platform=platform, device=device, echo=_echo)
+    table = Table("platform", "tests", "result", "detail")
+    colors = {"pass": "green", "fail": "red", "not run": "yellow"}
+    for s in outcome.steps:
+        table.add_row(s.platform, s.name, f"[{colors[s.status]}]{s.status}[/]", escape(s.detail))
+    out.print(table)
+    counts = {k: sum(s.status == k for s in outcome.steps) for k in colors}
+    out.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['not run']} not run", highlight=False)
+    if outcome.failed:
+        raise typer.Exit(CommandFailedError.exit_code)
+    if outcome.incomplete:
+        raise typer.Exit(TESTS_NOT_ALL_RUN_EXIT)
 
 
 def main() -> None:
