@@ -184,7 +184,8 @@ class Gradlew(Tool):
                     f"`gradle wrapper --gradle-version {versions.GRADLE}`, or open the project once in Android Studio")
 
     def __init__(self, android_dir: str | os.PathLike[str]) -> None:
-        super().__init__(Path(android_dir) / "gradlew")
+        # Absolute: it runs with cwd set to the android directory, where a relative path would not resolve.
+        super().__init__(Path(android_dir).absolute() / "gradlew")
 
     @property
     def name(self) -> str:  # type: ignore[override]
