@@ -457,10 +457,10 @@ def inspect_model(path: Path) -> dict[str, Any]:
 def doctor() -> list[tuple[str, bool, str]]:
     """What is installed for building/testing generated projects, and how to fix what is not."""
     from generator import gradle as gradle_mod
-    from generator.tools import Actionlint, Adb, AndroidSdk, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild
+    from generator.tools import Actionlint, Adb, AndroidSdk, Git, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild, Xcrun
 
     rows: list[tuple[str, bool, str]] = []
-    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Actionlint(), Xcodebuild(), Pod()):
+    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Actionlint(), Git(), Xcodebuild(), Xcrun(), Pod()):
         rows.append((tool.name, tool.available(), tool.describe()))
     g = gradle_mod.find_gradle()
     rows.append(("gradle", g is not None, g.find() if g else f"missing: stamps the Gradle wrapper; {gradle_mod.Gradle.install_hint}"))

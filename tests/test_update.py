@@ -7,7 +7,6 @@ import hashlib
 import json
 import shutil
 import signal
-import time
 import tomllib
 from pathlib import Path
 
@@ -195,7 +194,9 @@ def test_sigterm_during_the_update_leaves_the_project_byte_identical(project):
     root, retrained = project
     before = _snapshot(root)
     proc = start_cli("update", str(root), "--model", str(retrained))
-    time.sleep(2.5)  # inside the export: torch is imported and the model loading
+    for line in proc.stderr:  # the progress lines: signal once the export has started
+        if "running the model" in line:
+            break
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     if proc.returncode == 0:
