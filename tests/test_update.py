@@ -15,7 +15,7 @@ import torch
 
 from conftest import build, edit, run_cli, save_torchscript, start_cli, tree_bytes
 from generator import __version__, record, update
-from generator.errors import OutputWriteError, UsageError
+from generator.errors import OutputWriteError, ToolMissingError, UsageError
 from generator.metadata import Metadata
 from generator.project import check_project, new_project
 
@@ -263,3 +263,12 @@ def test_retrained_with_other_classes_shows_the_metadata_change(project, tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert "metadata changed: output shape: [1, 5] -> [1, 3]" in proc.stdout
     assert check_project(root, run_native=False, run_host_tests=False).ok
+
+
+def test_without_git_the_update_says_how_to_get_it(project, monkeypatch, tmp_path):
+    root, retrained = project
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    before = _snapshot(root)
+    with pytest.raises(ToolMissingError, match="git not found .*install git"):
+        update.update_project(root, model=retrained)
+    assert _snapshot(root) == before
