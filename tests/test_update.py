@@ -15,7 +15,7 @@ import torch
 
 from conftest import build, edit, run_cli, save_torchscript, start_cli, tree_bytes
 from generator import __version__, record, update
-from generator.errors import OutputWriteError, ToolMissingError, UsageError
+from generator.errors import OutputExistsError, OutputWriteError, ToolMissingError, UsageError
 from generator.metadata import Metadata
 from generator.project import check_project, new_project
 
@@ -169,7 +169,7 @@ def test_failed_export_leaves_the_project_byte_identical(project, tmp_path):
     assert _snapshot(root) == before
 
 
-def test_a_model_that_fails_verification_changes_nothing(project):
+def test_a_bad_model_option_changes_nothing(project):
     root, retrained = project
     before = _snapshot(root)
     proc = run_cli("update", str(root), "--model", str(retrained), "--input-size", "0x16")
@@ -272,3 +272,19 @@ def test_without_git_the_update_says_how_to_get_it(project, monkeypatch, tmp_pat
     with pytest.raises(ToolMissingError, match="git not found .*install git"):
         update.update_project(root, model=retrained)
     assert _snapshot(root) == before
+
+
+def test_a_project_changed_during_the_update_is_left_alone(project, monkeypatch):
+    root, retrained = project
+    compose = update._compose
+
+    def user_saves_a_file(*args, **kwargs):
+        result = compose(*args, **kwargs)
+        (root / MAIN).write_text("saved while scaffold ran\n")
+        return result
+
+    monkeypatch.setattr(update, "_compose", user_saves_a_file)
+    with pytest.raises(OutputExistsError, match="changed while scaffold updated it"):
+        update.update_project(root, model=retrained, find_gradle=False)
+    assert (root / MAIN).read_text() == "saved while scaffold ran\n"
+    assert not [p.name for p in root.parent.iterdir() if p.name.startswith(".scaffold-")]
