@@ -48,7 +48,8 @@ def check_gitignores(project_dir: Path, context: dict[str, Any], report: CheckRe
 
 def check_actionlint(project_dir: Path, report: CheckReport, tool: Actionlint) -> None:
     name = "workflows pass actionlint"
-    files = sorted(str(p) for p in (project_dir / WORKFLOWS).glob("*.yml"))
+    # Relative to project_dir, where actionlint runs: a relative DIR must not be joined twice.
+    files = sorted(str(p.relative_to(project_dir)) for p in (project_dir / WORKFLOWS).glob("*.yml"))
     if not tool.available():
         report.skip(SCOPE, name, f"actionlint not installed; {tool.install_hint}")
         return

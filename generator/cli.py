@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from generator import __version__
-from generator.errors import CheckFailedError, ScaffoldError
+from generator.errors import CheckFailedError, CommandFailedError, ScaffoldError
 from generator.verify import DEFAULT_RTOL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
@@ -243,6 +243,112 @@ def check(
         out.print(f"{report.count('pass')} passed, {report.count('fail')} failed, {report.count('skip')} skipped")
         if not report.ok:
             raise CheckFailedError(f"{len(report.failures)} check(s) failed in {directory}; see the table above")
+
+
+CONFLICT_EXIT = 9  # `update` wrote conflict markers: the project is updated, these files need you
+
+
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(help="a directory made by scaffold new")],
+    model: Annotated[Optional[str], typer.Option(help="the new (e.g. retrained) model; without it, only the templates are re-rendered")] = None,
+    weights: WeightsOpt = None, task: TaskOpt = None, input_size: SizeOpt = None, mean: MeanOpt = None,
+    std: StdOpt = None, labels: LabelsOpt = None, output_range: RangeOpt = None, sample_image: SampleOpt = None,
+    trust_pickle: PickleOpt = False, script: ScriptOpt = False,
+    tolerance: Annotated[Optional[float], typer.Option(help="as for new (default: as recorded)")] = None,
+    rtol: Annotated[Optional[float], typer.Option("--rtol", help="as for new (default: as recorded)")] = None,
+    output_key: OutKeyOpt = None, output_index: OutIndexOpt = None,
+    score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
+    scores: ScoresOpt = None,
+) -> None:
+    """Swap in a retrained model (--model) or this scaffold's templates, keeping your edits.
+
+    Files you edited are merged three-way with git merge-file; conflicts get markers and exit code 9.
+    Model options not given are taken from DIR/scaffold.toml.
+    """
+    from generator.update import update_project
+
+    overrides = dict(weights=weights, task=task, input_size=input_size, mean=mean, std=std, labels=labels,
+                     output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle, script=script,
+                     tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
+                     score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
+    with _errors(), _progress() as step:
+        result = update_project(directory, model=model, overrides=overrides, progress=step)
+    # soft_wrap: one file per line, whatever the terminal width, so the list can be grepped
+    out.print(f"[green]updated[/] {directory}" + (" to the new model" if result.model_changed else " to scaffold " + __version__),
+              highlight=False, soft_wrap=True)
+    for line in result.metadata_changes:
+        out.print(f"metadata changed: {line}", highlight=False, markup=False, soft_wrap=True)
+    if result.model_changed and not result.metadata_changes:
+        out.print("metadata unchanged (task, input size, labels, output range...)", highlight=False)
+    for title, files in (("updated", result.updated), ("merged with your edits", result.merged),
+                         ("your edits kept", result.kept), ("new", result.added), ("removed", result.removed),
+                         ("you deleted them, left deleted", result.deleted),
+                         ("no longer generated, edited by you, left in place", result.orphaned),
+                         ("CONFLICTS (markers written, resolve them)", result.conflicts)):
+        for rel in files:
+            out.print(f"{title}: {rel}", highlight=False, markup=False, soft_wrap=True)
+    if result.model_changed:
+        out.print(f"{len(result.replaced)} model-derived files replaced (assets, expected outputs, goldens, record)",
+                  highlight=False)
+    if result.conflicts:
+        err.print(f"{len(result.conflicts)} file(s) have conflict markers; resolve them, then run scaffold check {directory}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(CONFLICT_EXIT)
+
+
+TESTS_NOT_ALL_RUN_EXIT = 12  # `test`: nothing failed, but some tests could not run on this machine
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform", help="android or ios (default: every platform of the project)")]
+DirArg = Annotated[Path, typer.Argument(help="a directory made by scaffold new")]
+
+
+def _echo(line: str) -> None:
+    out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def build(directory: DirArg, platform: PlatformOpt = None) -> None:
+    """Debug build: ./gradlew assembleDebug; pod install and xcodebuild build for a simulator."""
+    from generator import lifecycle
+
+    with _errors():
+        built = lifecycle.build(directory, platform=platform, echo=_echo)
+    for line in built:
+        out.print(f"[green]built[/] {line}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def run(directory: DirArg, platform: PlatformOpt = None,
+        device: Annotated[Optional[str], typer.Option(help="android: the adb serial to use (default: the first ready one)")] = None) -> None:
+    """Build, install and start the app on a device or emulator (adb) or a simulator (simctl)."""
+    from generator import lifecycle
+
+    with _errors():
+        lifecycle.run(directory, platform=platform, device=device, echo=_echo)
+
+
+@app.command(name="test")
+def test_(directory: DirArg, platform: PlatformOpt = None,
+          device: Annotated[Optional[str], typer.Option(help="android: the adb serial for instrumentation tests")] = None) -> None:
+    """Run the project's tests: what this machine can run, and say what it could not.
+
+    Exit 0: all ran and passed; 10: a test failed; 12: nothing failed but some could not run here.
+    """
+    from generator import lifecycle
+
+    with _errors():
+        outcome = lifecycle.test(directory, platform=platform, device=device, echo=_echo)
+    table = Table("platform", "tests", "result", "detail")
+    colors = {"pass": "green", "fail": "red", "not run": "yellow"}
+    for s in outcome.steps:
+        table.add_row(s.platform, s.name, f"[{colors[s.status]}]{s.status}[/]", escape(s.detail))
+    out.print(table)
+    counts = {k: sum(s.status == k for s in outcome.steps) for k in colors}
+    out.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['not run']} not run", highlight=False)
+    if outcome.failed:
+        raise typer.Exit(CommandFailedError.exit_code)
+    if outcome.incomplete:
+        raise typer.Exit(TESTS_NOT_ALL_RUN_EXIT)
 
 
 def main() -> None:

@@ -58,3 +58,15 @@ class CheckFailedError(ScaffoldError):
     """`scaffold check` found problems in a generated project."""
 
     exit_code = 7
+
+
+class CommandFailedError(ScaffoldError):
+    """A build, install or test command scaffold ran for the user failed (its output is above)."""
+
+    exit_code = 10
+
+
+class NoDeviceError(ScaffoldError):
+    """`run` (or a device test) needs a running emulator, device or simulator and none is there."""
+
+    exit_code = 11

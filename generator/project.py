@@ -310,7 +310,7 @@ def _is_export_metadata(data: bytes) -> bool:
 def _project_ownership() -> output_dir.Ownership:
     tree = render.TEMPLATES_DIR / render.section("project")["tree"]
     entries = {p.name.removesuffix(".jinja") for p in tree.iterdir()}
-    entries |= {record.FILE_NAME, "export"} | {render.section(p)["output"] for p in ctx.PLATFORMS}
+    entries |= {record.FILE_NAME, "export", ".scaffold"} | {render.section(p)["output"] for p in ctx.PLATFORMS}
     return output_dir.Ownership(record.FILE_NAME, _is_project_record, frozenset(entries), "project")
 
 
@@ -359,6 +359,10 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 box_units: str | None = None, scores: str | None = None,
                 find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
+    arguments = dict(locals())  # first: exactly new's arguments, which scaffold.toml keeps for `scaffold update`
+    from generator import update
+
+    options = update.recorded_options(arguments)
     if parse_input_shape(input_shape, input_dtype, task) is not None:
         raise UsageError("the generated apps feed pictures only; for a non-image input use "
                          "`scaffold export --task tensor --input-shape ...` and feed sample_input.bin from your own app code")
@@ -374,7 +378,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         notes += exp.notes
         (stage / "export" / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
         (stage / "export" / "report.md").write_text(report_markdown(exp))
-        (stage / record.FILE_NAME).write_text(record.dumps(config, exp.meta, exp.model_record()))
+        (stage / record.FILE_NAME).write_text(record.dumps(config, exp.meta, exp.model_record(), options))
         context = ctx.build(config, exp.meta)
         render.write_files(stage, render.render_platform("project", context))
         artifacts = _artifacts(exp)
@@ -384,6 +388,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         if not keep_export_asset:
             # Each platform has its copy; a third one in export/ only doubles a large project.
             (stage / "export" / ASSET_NAME).unlink()
+        update.record_base(stage, context, config.platforms)
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
                 os.chmod(path, 0o755)
@@ -452,10 +457,10 @@ def inspect_model(path: Path) -> dict[str, Any]:
 def doctor() -> list[tuple[str, bool, str]]:
     """What is installed for building/testing generated projects, and how to fix what is not."""
     from generator import gradle as gradle_mod
-    from generator.tools import Actionlint, Adb, AndroidSdk, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild
+    from generator.tools import Actionlint, Adb, AndroidSdk, Git, Gxx, Java, Javac, JUnit4, Pod, Xcodebuild, Xcrun
 
     rows: list[tuple[str, bool, str]] = []
-    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Actionlint(), Xcodebuild(), Pod()):
+    for tool in (Javac(), Java(), JUnit4(), AndroidSdk(), Adb(), Gxx(), Actionlint(), Git(), Xcodebuild(), Xcrun(), Pod()):
         rows.append((tool.name, tool.available(), tool.describe()))
     g = gradle_mod.find_gradle()
     rows.append(("gradle", g is not None, g.find() if g else f"missing: stamps the Gradle wrapper; {gradle_mod.Gradle.install_hint}"))

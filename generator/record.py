@@ -17,7 +17,7 @@ FILE_NAME = "scaffold.toml"
 HEADER = "# Written by scaffold; `scaffold check` reads it. Regenerate instead of editing.\n"
 
 
-def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
+def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any], options: dict[str, Any] | None = None) -> str:
     doc = {
         "generator": {"name": "scaffold", "version": __version__},
         "project": {
@@ -56,6 +56,8 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any]) -> str:
         doc["metadata"]["detection"] = meta.detection.to_dict()
     doc["model"]["tolerance"] = config.tolerance
     doc["model"]["rtol"] = config.rtol
+    if options:
+        doc["options"] = options  # new's arguments, for `scaffold update` to run it again
     return HEADER + tomli_w.dumps(doc)
 
 

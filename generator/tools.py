@@ -92,6 +92,17 @@ class Tool(Requirement):
         )
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
+    def stream(self, args: list[str], *, cwd: str | os.PathLike[str] | None = None,
+               env: dict[str, str] | None = None) -> int:
+        """Run with the terminal's stdin/stdout/stderr (builds and logs are long: the user watches
+        them as they come); returns the exit code. Ctrl-C ends the command, not scaffold."""
+        proc = subprocess.Popen([self.verify(), *args], cwd=cwd, env=env)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.wait()
+            return 130
+
 
 class Javac(Tool):
     executable = "javac"
@@ -151,7 +162,7 @@ class Actionlint(Tool):
 
 class Adb(Tool):
     executable = "adb"
-    purpose = "runs instrumentation tests on a device or emulator"
+    purpose = "installs and runs the app and its instrumentation tests on a device or emulator"
     install_hint = "install the Android SDK platform-tools and add them to PATH"
 
     def find(self) -> str | None:
@@ -161,6 +172,34 @@ class Adb(Tool):
             if home and (Path(home) / "platform-tools" / "adb").exists():
                 return str(Path(home) / "platform-tools" / "adb")
         return found
+
+
+class Gradlew(Tool):
+    """The project's own Gradle wrapper, DIR/android/gradlew (scaffold may have written only its
+    properties: see generator/gradle.py)."""
+
+    executable = "gradlew"
+    purpose = "builds and tests the generated Android project"
+    install_hint = (f"create it in the android directory with an official Gradle {versions.GRADLE}: "
+                    f"`gradle wrapper --gradle-version {versions.GRADLE}`, or open the project once in Android Studio")
+
+    def __init__(self, android_dir: str | os.PathLike[str]) -> None:
+        # Absolute: it runs with cwd set to the android directory, where a relative path would not resolve.
+        super().__init__(Path(android_dir).absolute() / "gradlew")
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return str(self._path)
+
+    def find(self) -> str | None:
+        path = Path(self._path or "")
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+
+
+class Xcrun(Tool):
+    executable = "xcrun"
+    purpose = "lists, boots and installs on iOS simulators (xcrun simctl)"
+    install_hint = "install Xcode on macOS and run `xcode-select --install` (not available on Linux)"
 
 
 class Xcodebuild(Tool):
@@ -188,3 +227,21 @@ class AndroidSdk(Requirement):
             if value and Path(value).is_dir():
                 return value
         return None
+
+
+@dataclass
+class BytesResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Git(Tool):
+    executable = "git"
+    purpose = "merges your edits with the new render in `scaffold update` (git merge-file)"
+    install_hint = "install git (Debian: apt-get install git; macOS: xcode-select --install)"
+
+    def run_bytes(self, args: list[str], *, timeout: float = 120) -> BytesResult:
+        # Merged files are written back byte for byte: no text decoding.
+        proc = subprocess.run([self.verify(), *args], capture_output=True, timeout=timeout, check=False)
+        return BytesResult(proc.returncode, proc.stdout, proc.stderr)

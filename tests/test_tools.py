@@ -45,7 +45,8 @@ def test_doctor_lists_every_tool_with_a_fix_when_missing(monkeypatch, tmp_path):
     monkeypatch.delenv("ANDROID_SDK_ROOT", raising=False)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no actionlint beside it either
     rows = {name: (ok, detail) for name, ok, detail in doctor()}
-    assert set(rows) >= {"javac", "java", "junit4", "Android SDK", "adb", "gradle", "g++", "actionlint", "xcodebuild", "pod"}
+    assert set(rows) >= {"javac", "java", "junit4", "Android SDK", "adb", "gradle", "g++", "actionlint", "git", "xcodebuild",
+                         "xcrun", "pod"}
     assert all(not ok and detail.startswith("missing:") for ok, detail in rows.values()), rows
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0 and "missing" in result.output
