@@ -269,15 +269,25 @@ std::vector<float> rgbaToChw(const uint8_t* rgba, int width, int height, const f
 
 // One channel of chwToRgba: x -> floor(clamp(x * std + mean, 0, 1) * 255 + 0.5), NaN -> 0.
 // Every multiply and add is its own statement so clang on arm64 (-ffp-contract=on) cannot fuse
-// them into an FMA: the Java and numpy references round after each operation. The clamp stays in
-// float (converting NaN or an out-of-range float to an integer is undefined), and the conversion
-// truncates instead of calling std::floor: shifted lies in [0.5, 255.5], where the two agree.
+// them into an FMA: the Java and numpy references round after each operation. The clamp works on
+// the float's bits with integer max/min, which compile without branches (a float compare cannot
+// be if-converted under the default -ftrapping-math): bits order like values for non-negative
+// floats; max(bits, 0) sends negatives, -0 and negative NaNs to +0; adding 0x7FFFFF wraps exactly
+// the positive NaNs (bits above 0x7F800000) below zero, so the second max sends them to +0 too;
+// min with the bits of 1.0f clamps the top. The conversion truncates instead of calling
+// std::floor: shifted lies in [0.5, 255.5], where the two agree and the cast is defined.
 static inline uint8_t unitToLevel(float x, float std, float mean) {
   const float scaled = x * std;
-  float unit = scaled + mean;
-  if (!(unit >= 0.0f)) unit = 0.0f;  // also maps NaN to 0
-  if (unit > 1.0f) unit = 1.0f;
-  const float levels = unit * 255.0f;
+  const float unit = scaled + mean;
+  int32_t bits;
+  std::memcpy(&bits, &unit, sizeof bits);
+  const uint32_t lifted = static_cast<uint32_t>(std::max(bits, int32_t{0})) + 0x7FFFFFu;
+  int32_t wrapped;
+  std::memcpy(&wrapped, &lifted, sizeof wrapped);
+  const int32_t clampedBits = std::min(std::max(wrapped, int32_t{0x7FFFFF}) - 0x7FFFFF, int32_t{0x3F800000});
+  float clamped;
+  std::memcpy(&clamped, &clampedBits, sizeof clamped);
+  const float levels = clamped * 255.0f;
   const float shifted = levels + 0.5f;
   return static_cast<uint8_t>(shifted);
 }
