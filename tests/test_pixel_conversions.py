@@ -4,18 +4,21 @@ ImageTensors.java (every Android project) is compiled with tests/java/PixelRefer
 code it replaced, and tests/java/PixelIdentity.java compares the two bit for bit: every byte value
 of every channel for argbToChw, and for chwToArgb every float near each of the 255 level changes
 and the clamp edges plus random bit patterns, for many normalizations (negative and tiny std
-included). The speed itself is measured in benchmarks/bench_pixels.py, not here.
+included). The C++ core's conversions get the same comparison from benchmarks/cpp/pixel_bench.cpp.
+The speed itself is measured in benchmarks/bench_pixels.py, not here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from generator.tools import Java, Javac
+from generator import native
+from generator.tools import Gxx, Java, Javac
 
 REPO = Path(__file__).resolve().parent.parent
 JAVA = REPO / "tests/java"
@@ -58,3 +61,23 @@ def test_the_identity_check_catches_a_one_level_difference(classes, tmp_path):
     ran = Java().run(["-cp", os.pathsep.join([str(out), str(classes)]), "PixelIdentity"], timeout=600)
     assert ran.returncode == 1
     assert "chwToArgb differs from the reference" in ran.stdout
+
+
+def test_cpp_conversions_are_bit_identical_to_the_replaced_code(tmp_path):
+    """benchmarks/cpp/pixel_bench.cpp checks the core's rgbaToChw / chwToRgba against the code
+    they replaced (every byte value; every 61st float bit pattern, NaNs and infinities included)
+    before timing anything, and exits 1 on a difference. Built here against the same cached core
+    object `scaffold check` uses."""
+    gxx = Gxx()
+    if not gxx.available():
+        pytest.skip("g++ not installed")
+    core_dir = REPO / "templates/shared/cpp"
+    cache = Path(os.environ.get("SCAFFOLD_NATIVE_CACHE") or native.default_build_dir())
+    core = native.build_core_object(core_dir, cache, gxx)
+    exe = tmp_path / "pixel_bench"
+    built = gxx.run([*native.CXX_FLAGS, "-I", str(core_dir), str(REPO / "benchmarks/cpp/pixel_bench.cpp"), str(core),
+                     "-o", str(exe), *native.find_torch().link_flags()], timeout=600)
+    assert built.returncode == 0, built.output
+    ran = subprocess.run([str(exe), "64", "32", "1"], capture_output=True, text=True, timeout=600, check=False)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "chwToRgba after" in ran.stdout
