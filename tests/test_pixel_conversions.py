@@ -63,16 +63,18 @@ def test_the_identity_check_catches_a_one_level_difference(classes, tmp_path):
     assert "chwToArgb differs from the reference" in ran.stdout
 
 
-def test_cpp_conversions_are_bit_identical_to_the_replaced_code(tmp_path):
+def test_cpp_conversions_are_bit_identical_to_the_replaced_code(tmp_path, tmp_path_factory):
     """benchmarks/cpp/pixel_bench.cpp checks the core's rgbaToChw / chwToRgba against the code
     they replaced (every byte value; every 61st float bit pattern, NaNs and infinities included)
     before timing anything, and exits 1 on a difference. Built here against the same cached core
-    object `scaffold check` uses."""
+    object as tests/test_native.py (its session cache, or SCAFFOLD_NATIVE_CACHE)."""
     gxx = Gxx()
     if not gxx.available():
         pytest.skip("g++ not installed")
     core_dir = REPO / "templates/shared/cpp"
-    cache = Path(os.environ.get("SCAFFOLD_NATIVE_CACHE") or native.default_build_dir())
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if base.name.startswith("popen-gw") else base) / "native-cache"
+    cache = Path(os.environ.get("SCAFFOLD_NATIVE_CACHE") or shared)
     core = native.build_core_object(core_dir, cache, gxx)
     exe = tmp_path / "pixel_bench"
     built = gxx.run([*native.CXX_FLAGS, "-I", str(core_dir), str(REPO / "benchmarks/cpp/pixel_bench.cpp"), str(core),
