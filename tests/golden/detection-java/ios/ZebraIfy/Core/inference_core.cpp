@@ -234,22 +234,62 @@ at::Tensor forwardChosenTensor(torch::jit::mobile::Module& module, const at::Ten
 
 }  // namespace
 
+// ((v / 255) - mean) / std for every byte value v: a channel has only 256 inputs, so the per-pixel
+// work becomes a lookup. Three separate float operations, exactly as ToTensor (div) then Normalize
+// (sub, div); keeping them as separate statements stops compilers from fusing or reassociating
+// them, so each entry has the bits the per-pixel expression had.
+static void normalizedLevels(float mean, float std, float table[256]) {
+  for (int v = 0; v < 256; ++v) {
+    const float unit = static_cast<float>(v) / 255.0f;
+    const float centered = unit - mean;
+    table[v] = centered / std;
+  }
+}
+
 std::vector<float> rgbaToChw(const uint8_t* rgba, int width, int height, const float mean[3],
                              const float std[3]) {
   const size_t plane = pixelCount(width, height);
   checkNormalization(mean, std);
   if (rgba == nullptr) throw std::invalid_argument("rgba must not be null");
+  float red[256], green[256], blue[256];
+  normalizedLevels(mean[0], std[0], red);
+  normalizedLevels(mean[1], std[1], green);
+  normalizedLevels(mean[2], std[2], blue);
   std::vector<float> chw(plane * 3);
+  float* r = chw.data();
+  float* g = r + plane;
+  float* b = g + plane;
   for (size_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < 3; ++c) {
-      // Three separate float operations, exactly as ToTensor (div) then Normalize (sub, div);
-      // keeping them as separate statements stops compilers from fusing or reassociating them.
-      const float unit = static_cast<float>(rgba[i * 4 + c]) / 255.0f;
-      const float centered = unit - mean[c];
-      chw[c * plane + i] = centered / std[c];
-    }
+    r[i] = red[rgba[i * 4]];
+    g[i] = green[rgba[i * 4 + 1]];
+    b[i] = blue[rgba[i * 4 + 2]];
   }
   return chw;
+}
+
+// One channel of chwToRgba: x -> floor(clamp(x * std + mean, 0, 1) * 255 + 0.5), NaN -> 0.
+// Every multiply and add is its own statement so clang on arm64 (-ffp-contract=on) cannot fuse
+// them into an FMA: the Java and numpy references round after each operation. The clamp works on
+// the float's bits with integer max/min, which compile without branches (a float compare cannot
+// be if-converted under the default -ftrapping-math): bits order like values for non-negative
+// floats; max(bits, 0) sends negatives, -0 and negative NaNs to +0; adding 0x7FFFFF wraps exactly
+// the positive NaNs (bits above 0x7F800000) below zero, so the second max sends them to +0 too;
+// min with the bits of 1.0f clamps the top. The conversion truncates instead of calling
+// std::floor: shifted lies in [0.5, 255.5], where the two agree and the cast is defined.
+static inline uint8_t unitToLevel(float x, float std, float mean) {
+  const float scaled = x * std;
+  const float unit = scaled + mean;
+  int32_t bits;
+  std::memcpy(&bits, &unit, sizeof bits);
+  const uint32_t lifted = static_cast<uint32_t>(std::max(bits, int32_t{0})) + 0x7FFFFFu;
+  int32_t wrapped;
+  std::memcpy(&wrapped, &lifted, sizeof wrapped);
+  const int32_t clampedBits = std::min(std::max(wrapped, int32_t{0x7FFFFF}) - 0x7FFFFF, int32_t{0x3F800000});
+  float clamped;
+  std::memcpy(&clamped, &clampedBits, sizeof clamped);
+  const float levels = clamped * 255.0f;
+  const float shifted = levels + 0.5f;
+  return static_cast<uint8_t>(shifted);
 }
 
 std::vector<uint8_t> chwToRgba(const float* chw, int width, int height, const float mean[3],
@@ -258,18 +298,13 @@ std::vector<uint8_t> chwToRgba(const float* chw, int width, int height, const fl
   checkNormalization(mean, std);
   if (chw == nullptr) throw std::invalid_argument("chw must not be null");
   std::vector<uint8_t> rgba(plane * 4);
+  const float* r = chw;
+  const float* g = r + plane;
+  const float* b = g + plane;
   for (size_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < 3; ++c) {
-      // Every multiply and add is its own statement so clang on arm64 (-ffp-contract=on) cannot
-      // fuse them into an FMA: the Java and numpy references round after each operation.
-      const float scaled = chw[c * plane + i] * std[c];
-      float unit = scaled + mean[c];
-      if (!(unit >= 0.0f)) unit = 0.0f;  // also maps NaN to 0
-      if (unit > 1.0f) unit = 1.0f;
-      const float levels = unit * 255.0f;
-      const float rounded = std::floor(levels + 0.5f);
-      rgba[i * 4 + c] = static_cast<uint8_t>(rounded);
-    }
+    rgba[i * 4] = unitToLevel(r[i], std[0], mean[0]);
+    rgba[i * 4 + 1] = unitToLevel(g[i], std[1], mean[1]);
+    rgba[i * 4 + 2] = unitToLevel(b[i], std[2], mean[2]);
     rgba[i * 4 + 3] = 255;
   }
   return rgba;
