@@ -197,3 +197,21 @@ def test_r8_row_reads_the_executorch_list(project, monkeypatch):
     assert row(root, context, name) == PASS
     edit(root / "android/app/proguard-rules.pro", "-dontwarn javax.annotation.Nullable", "")
     assert row(root, context, name) == FAIL
+
+
+class NestedOutputs(torch.nn.Module):
+    def forward(self, x):
+        return {"zz": x * 2, "aa": (x + 1, x.mean((2, 3)))}
+
+
+def test_executorch_returns_outputs_flat_in_pytree_order(tmp_path):
+    """The contract ModelRunner.chooseTensor relies on (and the exporter must honour when it writes
+    the metadata's output index): forward() returns one flat list, a dict's values in insertion
+    order (not sorted by key), nested tuples depth first."""
+    x = torch.rand(1, 3, 4, 4)
+    asset = et.export(NestedOutputs().eval(), x, tmp_path, "{}")[0].path
+    from executorch.runtime import Runtime
+
+    outputs = Runtime.get().load_program(asset).load_method("forward").execute([x])
+    assert [tuple(o.shape) for o in outputs] == [(1, 3, 4, 4), (1, 3, 4, 4), (1, 3)]
+    assert torch.allclose(outputs[0], x * 2) and torch.allclose(outputs[1], x + 1)
