@@ -148,12 +148,13 @@ def test_vulkan_and_plain_executorch_artifacts_never_together(project):
     assert status == FAIL and other in detail
 
 
-def test_lite_project_must_not_declare_executorch(tmp_path):
+@pytest.mark.parametrize("artifact", [f"executorch-android:{versions.EXECUTORCH}", "pytorch_android:2.1.0"])
+def test_lite_project_must_not_declare_another_runtime(tmp_path, artifact):
     write_tree(tmp_path, rendered("classification-java"))
     context = case_context("classification-java")
     assert row(tmp_path, context, ARTIFACTS) == PASS
     edit(tmp_path / "android/app/build.gradle.kts", "dependencies {\n",
-         f'dependencies {{\n    implementation("org.pytorch:executorch-android:{versions.EXECUTORCH}")\n')
+         f'dependencies {{\n    implementation("org.pytorch:{artifact}")\n')
     assert row(tmp_path, context, ARTIFACTS) == FAIL
 
 
