@@ -53,19 +53,25 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     report.add(scope, "XML parses", not xml_bad, f"{len(xml_files)} files" if not xml_bad else str(xml_bad)[:200])
     gradle_text = (root / "app" / "build.gradle.kts").read_text() if (root / "app/build.gradle.kts").is_file() else ""
     toml_text = (root / "gradle" / "libs.versions.toml").read_text() if (root / "gradle/libs.versions.toml").is_file() else ""
-    full_artifact = re.search(r'"org\.pytorch:pytorch_android(_torchvision)?"|name\s*=\s*"pytorch_android(_torchvision)?"\s*[,}]', toml_text + gradle_text)
-    report.add(scope, "only lite PyTorch artifacts", "pytorch_android_lite" in toml_text and not full_artifact,
-               "pytorch_android_lite, never the full pytorch_android (duplicate classes)")
-    report.add(scope, "model stored uncompressed", "noCompress" in gradle_text and '"ptl"' in gradle_text, "androidResources.noCompress has ptl")
+    runtime = context.get("runtime", "lite")
+    ok, detail = runtime_artifacts(runtime, toml_text, gradle_text, vulkan="vulkan" in context.get("backends", ()))
+    report.add(scope, "only the runtime's PyTorch artifacts", ok, detail)
+    suffix = Path(context["model_file"]).suffix.lstrip(".")
+    report.add(scope, "model stored uncompressed", model_uncompressed(gradle_text, suffix),
+               f"androidResources.noCompress has {suffix}")
+    min_sdk = versions.EXECUTORCH_ANDROID_MIN_SDK if runtime == "executorch" else versions.MIN_SDK
+    found = re.search(r"^\s*minSdk\s*=\s*(\d+)", gradle_text, re.M)
+    report.add(scope, "minSdk meets the runtime's native libraries", found is not None and int(found.group(1)) >= min_sdk,
+               f"minSdk {found.group(1) if found else 'not set'}; the {runtime} runtime needs >= {min_sdk}")
     kts = sorted(p for p in root.rglob("*.kts") if "build" not in p.relative_to(root).parts)
     kts_bad = {str(p.relative_to(root)): syntax.syntax_errors("kotlin", p.read_bytes()) for p in kts}
     kts_bad = {k: v for k, v in kts_bad.items() if v}
     report.add(scope, "Kotlin DSL parses (tree-sitter-kotlin)", bool(kts) and not kts_bad,
                f"{len(kts)} files" if not kts_bad else "; ".join(f"{k} {v[0]}" for k, v in list(kts_bad.items())[:3]))
     rules = root / "app" / "proguard-rules.pro"
-    uncovered = r8_uncovered(rules.read_text() if rules.is_file() else "")
+    uncovered = r8_uncovered(rules.read_text() if rules.is_file() else "", runtime)
     report.add(scope, "R8 rules cover the classes the pinned AARs reference", not uncovered,
-               ", ".join(versions.R8_MISSING_CLASSES) if not uncovered
+               ", ".join(versions.R8_MISSING_CLASSES[runtime]) if not uncovered
                else "app/proguard-rules.pro needs -dontwarn " + ", ".join(uncovered) + " (the release build fails in R8 without it)")
     target = re.search(r"^\s*targetSdk\s*=\s*(\d+)", gradle_text, re.M)
     report.add(scope, "target SDK meets Google Play's minimum",
@@ -108,8 +114,34 @@ def check_wrapper(root: Path, report: CheckReport) -> None:
                f"{'' if sha else ' without distributionSha256Sum'}; regenerate, or set it to {versions.GRADLE}")
 
 
-def r8_uncovered(rules: str) -> list[str]:
-    """The classes of versions.R8_MISSING_CLASSES that no -dontwarn rule matches."""
+def runtime_artifacts(runtime: str, toml_text: str, gradle_text: str, *, vulkan: bool) -> tuple[bool, str]:
+    """Whether the version catalog and build script declare the runtime's own PyTorch artifact and
+    no other (two runtimes ship the same fbjni classes and clashing native libraries)."""
+    text = _strip_comments(toml_text, "#") + "\n" + _strip_comments(gradle_text, "//")
+    names = set(re.findall(r'name\s*=\s*"((?:pytorch_android|executorch-android)[\w-]*)"', text))
+    names |= set(re.findall(r'"org\.pytorch:((?:pytorch_android|executorch-android)[\w-]*)(?::[^"]*)?"', text))
+    if runtime == "executorch":
+        wanted = versions.EXECUTORCH_ANDROID_VULKAN_ARTIFACT if vulkan else versions.EXECUTORCH_ANDROID_ARTIFACT
+        allowed = {wanted}
+    else:
+        wanted = "pytorch_android_lite"
+        allowed = {wanted, "pytorch_android_torchvision_lite"}
+    problems = [f"needs org.pytorch:{wanted}"] if wanted not in names else []
+    extra = sorted(names - allowed)
+    problems += [f"must not declare {', '.join(extra)} beside it"] if extra else []
+    if problems:
+        return False, "; ".join(problems)
+    return True, f"org.pytorch:{wanted} only" + ("" if runtime == "executorch" else ", never the full pytorch_android (duplicate classes)")
+
+
+def model_uncompressed(build_gradle_kts: str, suffix: str) -> bool:
+    """An androidResources.noCompress entry for the model's suffix (outside comments)."""
+    text = _strip_comments(build_gradle_kts, "//")
+    return any(f'"{suffix}"' in m.group(1) for m in re.finditer(r"noCompress\s*(?:\+=|\.\s*addAll\s*\(|\.\s*add\s*\()\s*(listOf\s*\([^)]*\)|\"[^\"]*\")", text))
+
+
+def r8_uncovered(rules: str, runtime: str = "lite") -> list[str]:
+    """The classes of versions.R8_MISSING_CLASSES[runtime] that no -dontwarn rule matches."""
     patterns = [m.group(1) for m in re.finditer(r"^\s*-dontwarn\s+(\S+)", rules, re.M)]
 
     def matches(pattern: str, name: str) -> bool:
@@ -118,7 +150,7 @@ def r8_uncovered(rules: str) -> list[str]:
                         for tok in re.split(r"(\*\*|\*)", pattern))
         return re.fullmatch(regex, name) is not None
 
-    return [c for c in versions.R8_MISSING_CLASSES if not any(matches(p, c) for pat in patterns for p in pat.split(","))]
+    return [c for c in versions.R8_MISSING_CLASSES[runtime] if not any(matches(p, c) for pat in patterns for p in pat.split(","))]
 
 
 def host_unit_tests(root: Path, context: dict[str, Any], report: CheckReport) -> None:

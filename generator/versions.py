@@ -9,7 +9,7 @@ When bumping one, also update:
   OFFICIAL_WRAPPER_JARS); AGP's minimum Gradle version must stay <= GRADLE.
 - AGP: COMPILE_SDK/TARGET_SDK must be within the API levels that AGP release supports, and
   TARGET_SDK >= PLAY_MIN_TARGET_SDK.
-- PYTORCH_ANDROID_LITE: R8_MISSING_CLASSES (re-read the AAR's and fbjni's imports).
+- PYTORCH_ANDROID_LITE, EXECUTORCH: R8_MISSING_CLASSES[runtime] (re-read the AAR's and fbjni's imports).
 - IOS_CI_*: the Xcode and simulator must exist on the runner image (actions/runner-images
   images/macos/<image>-Readme.md) and the Xcode must meet APP_STORE_MIN_XCODE.
 - ACTION_*: a new major must run on a runtime GitHub still provides (`runs.using` in its action.yml).
@@ -88,7 +88,18 @@ IOS_CXX_LANGUAGE_STANDARD = "c++17"
 # java.* and com.facebook.*). Of org/pytorch, LiteModuleLoader/PyTorchAndroid were read (android.*,
 # java.*, com.facebook.jni, com.facebook.soloader.nativeloader only); the AAR itself was not
 # scanned, so the first release build in CI is the final word.
-R8_MISSING_CLASSES = ("javax.annotation.Nullable",)
+# executorch-android (EXECUTORCH): its build.gradle@v1.4.1 depends on com.facebook.fbjni:fbjni:0.7.0
+# and com.facebook.soloader:nativeloader:0.10.5. fbjni at tag v0.7.0 imports javax.annotation.Nullable
+# in IteratorHelper.java and MapIteratorHelper.java (jsr305 compileOnly in its build.gradle) and
+# nothing else outside java.*, com.facebook.*; nativeloader's NativeLoader/SystemDelegate import
+# java.* only; the AAR's Kotlin sources (Module, EValue, Tensor, ExecuTorchRuntime, DType) import
+# android.util.Log, java.*, com.facebook.jni, com.facebook.soloader.nativeloader and kotlin (whose
+# stdlib the POM brings). The AAR itself was not scanned here either.
+# When bumping either runtime, re-read its list.
+R8_MISSING_CLASSES = {
+    "lite": ("javax.annotation.Nullable",),
+    "executorch": ("javax.annotation.Nullable",),
+}
 
 # What the stores accept today, with the date each rule took effect.
 PLAY_MIN_TARGET_SDK = 36  # Google Play: new apps and updates target Android 16 (API 36)
