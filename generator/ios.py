@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from generator import pbxproj, render, syntax, versions
+from generator import pbxparse, pbxproj, render, syntax, versions
 from generator.checks import CheckReport
 
 PLATFORM = "ios"
@@ -38,7 +38,7 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     missing = [p for p in promised if not (root / p).is_file()]
     report.add(scope, "files the templates promise exist", not missing,
                f"{len(promised)} files" if not missing else "missing: " + ", ".join(missing[:5]))
-    problems = pbxproj.check_xcode_project(root) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
+    problems = pbxparse.check_xcode_project(root) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
     report.add(scope, "project.pbxproj parses and references every file", not problems,
                "sources and resources in the right build phases" if not problems else "; ".join(problems[:3]))
     swift = sorted(root.rglob("*.swift"))

@@ -14,7 +14,7 @@ import jinja2
 import pytest
 import yaml
 
-from generator import names, pbxproj, syntax, versions
+from generator import names, pbxparse, pbxproj, syntax, versions
 from generator.errors import UsageError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -96,7 +96,7 @@ def ios_dir(tmp_path) -> Path:
 
 
 def load(ios_dir: Path, product: str = PRODUCT) -> dict:
-    return pbxproj.parse_pbxproj((ios_dir / f"{product}.xcodeproj" / "project.pbxproj").read_text("utf-8"))
+    return pbxparse.parse_pbxproj((ios_dir / f"{product}.xcodeproj" / "project.pbxproj").read_text("utf-8"))
 
 
 def phase_paths(ios_dir: Path, target_name: str, isa: str) -> set[str]:
@@ -114,7 +114,7 @@ def phase_paths(ios_dir: Path, target_name: str, isa: str) -> set[str]:
 
 def _resolved(ios_dir: Path) -> tuple[list[str], list[str]]:
     data = load(ios_dir)
-    resolved = pbxproj._resolve_paths(data["objects"], data["objects"][data["rootObject"]]["mainGroup"], [])
+    resolved = pbxparse._resolve_paths(data["objects"], data["objects"][data["rootObject"]]["mainGroup"], [])
     pairs = [(oid, p) for oid, p in resolved.items() if p is not None and data["objects"][oid]["isa"] == "PBXFileReference"]
     return [oid for oid, _ in pairs], [p for _, p in pairs]
 
@@ -206,13 +206,13 @@ def test_podfile_and_workflow(tmp_path):
 @pytest.mark.parametrize("task", TASKS)
 def test_project_is_sound_for_every_task(tmp_path, task):
     out = generate(tmp_path / "ios", make_context(task))
-    assert pbxproj.check_xcode_project(out) == []
+    assert pbxparse.check_xcode_project(out) == []
 
 
 def test_every_file_in_the_right_phase(ios_dir):
     files = {p.relative_to(ios_dir).as_posix() for p in ios_dir.rglob("*") if p.is_file()}
     files = {f for f in files if ".xcodeproj/" not in f and f not in ("Podfile", ".gitignore")}
-    assert set(pbxproj.referenced_paths(ios_dir)) == files
+    assert set(pbxparse.referenced_paths(ios_dir)) == files
     app_sources = phase_paths(ios_dir, PRODUCT, "PBXSourcesBuildPhase")
     app_resources = phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
     test_sources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXSourcesBuildPhase")
@@ -294,7 +294,7 @@ def test_unreferenced_and_missing_files_are_reported(ios_dir):
     (ios_dir / PRODUCT / "Extra.swift").write_text("struct Extra {}\n")
     (ios_dir / PRODUCT / "Resources" / "labels.json").write_text("[]\n")
     (ios_dir / PRODUCT / "Resources" / "sample.png").unlink()
-    problems = pbxproj.check_xcode_project(ios_dir)
+    problems = pbxparse.check_xcode_project(ios_dir)
     assert f"{PRODUCT}/Extra.swift: on disk but not referenced by the project" in problems
     assert f"{PRODUCT}/Resources/labels.json: on disk but not referenced by the project" in problems
     assert f"{PRODUCT}/Resources/sample.png: referenced by the project but missing on disk" in problems
@@ -302,7 +302,7 @@ def test_unreferenced_and_missing_files_are_reported(ios_dir):
     # Regenerating picks the new files up.
     pbxproj.write_xcode_project(ios_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
                                 deployment_target="16.0", swift_version="5.0")
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
     assert f"{PRODUCT}/Resources/labels.json" in phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
 
 
@@ -320,7 +320,7 @@ def test_wrong_phase_and_target_are_reported(ios_dir):
     app_sources = next(o for k, o in objects.items() if k == pbxproj.object_id("PBXSourcesBuildPhase", "app:sources"))
     app_sources["files"].append(test_build)  # the test file also compiled into the app
     path.write_text(pbxproj.serialize_pbxproj(objects, root_id, comments))
-    problems = pbxproj.check_xcode_project(ios_dir)
+    problems = pbxparse.check_xcode_project(ios_dir)
     assert f"{PRODUCT}/Resources/model.ptl: not in the Resources phase of {PRODUCT}" in problems
     assert f"{PRODUCT}Tests/InferenceTests.swift: wrongly in the Sources phase of {PRODUCT}" in problems
 
@@ -329,13 +329,13 @@ def test_parse_errors_and_bad_settings_are_reported(ios_dir):
     path = ios_dir / f"{PRODUCT}.xcodeproj" / "project.pbxproj"
     text = path.read_text()
     path.write_text(text.replace("com.example.zebra-ify;", "com..zebra;", 1))
-    assert any("bundle identifier 'com..zebra' is invalid" in p for p in pbxproj.check_xcode_project(ios_dir))
+    assert any("bundle identifier 'com..zebra' is invalid" in p for p in pbxparse.check_xcode_project(ios_dir))
     path.write_text(text.replace("isa = PBXProject;", "isa = PBXProject", 1))
-    [problem] = pbxproj.check_xcode_project(ios_dir)
+    [problem] = pbxparse.check_xcode_project(ios_dir)
     assert problem.startswith(f"{PRODUCT}.xcodeproj/project.pbxproj: parse error: line ")
     path.write_text(text)
     (ios_dir / f"{PRODUCT}.xcodeproj/xcshareddata/xcschemes/{PRODUCT}.xcscheme").unlink()
-    assert pbxproj.check_xcode_project(ios_dir) == [
+    assert pbxparse.check_xcode_project(ios_dir) == [
         f"{PRODUCT}.xcodeproj/xcshareddata/xcschemes/{PRODUCT}.xcscheme: missing; `xcodebuild test -scheme {PRODUCT}` needs a shared scheme"]
 
 
@@ -367,7 +367,7 @@ def test_what_pod_install_adds_is_accepted(ios_dir):
     (ios_dir / f"{PRODUCT}.xcodeproj/project.pbxproj").write_text(pbxproj.serialize_pbxproj(objects, root_id, comments))
     (ios_dir / "Podfile.lock").write_text("PODS:\n")
     (ios_dir / f"{PRODUCT}.xcworkspace").mkdir()
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
 
 
 def test_hostile_file_names_are_quoted(ios_dir):
@@ -376,7 +376,7 @@ def test_hostile_file_names_are_quoted(ios_dir):
         (ios_dir / PRODUCT / "Resources" / name).write_bytes(b"x")
     pbxproj.write_xcode_project(ios_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
                                 deployment_target="16.0", swift_version="5.0")
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
     resources = phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
     assert {f"{PRODUCT}/Resources/{n}" for n in weird} <= resources
     text = (ios_dir / f"{PRODUCT}.xcodeproj/project.pbxproj").read_text()
@@ -393,7 +393,7 @@ def test_hostile_file_names_are_quoted(ios_dir):
                                    "équipe 🦓", "bell\x07", "-Onone", "c++17", "<group>"])
 def test_quote_round_trips(value):
     quoted = pbxproj.pbx_quote(value)
-    assert pbxproj.parse_pbxproj(f"{{key = {quoted}; list = ({quoted}, {quoted});}}") == {"key": value, "list": [value, value]}
+    assert pbxparse.parse_pbxproj(f"{{key = {quoted}; list = ({quoted}, {quoted});}}") == {"key": value, "list": [value, value]}
     bare = bool(re.fullmatch(r"[A-Za-z0-9_$/:.-]+", value)) and "//" not in value and "/*" not in value
     assert quoted.startswith('"') != bare
 
@@ -408,7 +408,7 @@ def test_parser_handles_comments_and_layout():
         empty = ( );
     }
     """
-    assert pbxproj.parse_pbxproj(text) == {"a": "1", "b": ["x", "y"], "c": {"d": "e"}, "quoted key": "é\t", "empty": []}
+    assert pbxparse.parse_pbxproj(text) == {"a": "1", "b": ["x", "y"], "c": {"d": "e"}, "quoted key": "é\t", "empty": []}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -422,8 +422,8 @@ def test_parser_handles_comments_and_layout():
     ("{a = b;", "unterminated dictionary"),
 ])
 def test_parser_errors_name_the_line(text, message):
-    with pytest.raises(pbxproj.PbxprojError, match=re.escape(message)) as info:
-        pbxproj.parse_pbxproj("\n" + text)
+    with pytest.raises(pbxparse.PbxprojError, match=re.escape(message)) as info:
+        pbxparse.parse_pbxproj("\n" + text)
     assert str(info.value).startswith("line 2:")
 
 
