@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.errors import UsageError
-from generator.pbxproj import (APP_PRODUCT_TYPE, TEST_PRODUCT_TYPE, scan_ios_dir, validate_bundle_id,
-                               validate_product_name)
+from generator.pbxproj import (APP_PRODUCT_TYPE, TEST_PRODUCT_TYPE, SwiftPackage, scan_ios_dir,
+                               validate_bundle_id, validate_product_name)
 
 
 class PbxprojError(ValueError):
@@ -157,7 +157,8 @@ def parse_pbxproj(text: str) -> dict[str, Any]:
 
 _REFERENCE_KEYS = {
     "baseConfigurationReference", "buildConfigurationList", "buildConfigurations", "buildPhases", "children", "containerPortal",
-    "dependencies", "fileRef", "files", "mainGroup", "productRefGroup", "productReference",
+    "dependencies", "fileRef", "files", "mainGroup", "package", "packageProductDependencies",
+    "packageReferences", "productRef", "productRefGroup", "productReference",
     "target", "targetProxy", "targets",
 }
 
@@ -411,3 +412,90 @@ def referenced_paths(ios_dir: Path) -> list[str]:
     objects = data["objects"]
     resolved = _resolve_paths(objects, objects[data["rootObject"]]["mainGroup"], [])
     return sorted(p for oid, p in resolved.items() if p is not None and objects[oid]["isa"] == "PBXFileReference")
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    parts = text.split(".")
+    if not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts) + (0,) * (3 - len(parts))  # "17" == "17.0"
+
+
+def _target_configs(objects: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
+    configs = objects.get(target.get("buildConfigurationList"), {}).get("buildConfigurations", [])
+    return [objects.get(c, {}) for c in configs]
+
+
+def check_swift_package(ios_dir: Path, package: SwiftPackage, min_deployment_target: str) -> list[str]:
+    """Problems with how the project links `package`, one line each: the remote reference's URL
+    and branch, the app target's product dependencies and their Frameworks build files, -all_load
+    on the app target (backends register themselves from static initializers the linker would
+    otherwise drop), and every target's deployment target against the package's minimum."""
+    ios_dir = Path(ios_dir)
+    projects = sorted(p for p in ios_dir.glob("*.xcodeproj") if p.is_dir())
+    if len(projects) != 1:
+        return [f"expected one .xcodeproj in {ios_dir}, found {len(projects)}"]
+    try:
+        data = parse_pbxproj((projects[0] / "project.pbxproj").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, PbxprojError) as exc:
+        return [f"{projects[0].name}/project.pbxproj: {exc}"]
+    objects = data.get("objects", {})
+    root = objects.get(data.get("rootObject", ""), {})
+    problems: list[str] = []
+
+    refs = [r for r in root.get("packageReferences", [])
+            if objects.get(r, {}).get("isa") == "XCRemoteSwiftPackageReference"
+            and objects[r].get("repositoryURL") == package.url]
+    if len(refs) != 1:
+        return [f"the project has {len(refs)} package references to {package.url}, expected one"]
+    requirement = objects[refs[0]].get("requirement", {})
+    if requirement.get("kind") != "branch" or requirement.get("branch") != package.branch:
+        problems.append(f"package {package.url} is not pinned to branch {package.branch} "
+                        f"(found {requirement.get('kind')} {requirement.get('branch') or requirement.get('version')})")
+
+    apps = [o for o in objects.values()
+            if isinstance(o, dict) and o.get("isa") == "PBXNativeTarget" and o.get("productType") == APP_PRODUCT_TYPE]
+    if len(apps) != 1:
+        return problems + [f"expected one application target, found {len(apps)}"]
+    app = apps[0]
+    linked = {objects.get(d, {}).get("productName"): objects.get(d, {}).get("package")
+              for d in app.get("packageProductDependencies", [])}
+    in_frameworks = set()
+    for phase_id in app.get("buildPhases", []):
+        phase = objects.get(phase_id, {})
+        if phase.get("isa") == "PBXFrameworksBuildPhase":
+            for build_file in phase.get("files", []):
+                product_ref = objects.get(build_file, {}).get("productRef")
+                in_frameworks.add(objects.get(product_ref, {}).get("productName"))
+    for product in package.products:
+        if product not in linked:
+            problems.append(f"{app.get('name')}: does not depend on package product {product}")
+        elif linked[product] != refs[0]:
+            problems.append(f"{app.get('name')}: product {product} does not come from {package.url}")
+        if product not in in_frameworks:
+            problems.append(f"{app.get('name')}: {product} is not in the Frameworks phase")
+
+    minimum = _version_tuple(min_deployment_target)
+    for config in _target_configs(objects, app):
+        settings = config.get("buildSettings", {})
+        where = f"{app.get('name')} ({config.get('name', '?')})"
+        flags = settings.get("OTHER_LDFLAGS", [])
+        flags = flags.split() if isinstance(flags, str) else flags
+        if package.force_load and "-all_load" not in flags:
+            problems.append(f"{where}: OTHER_LDFLAGS lacks -all_load, so the backends are stripped "
+                            "(\"backend not registered\" at run time)")
+    targets = [objects.get(t, {}) for t in root.get("targets", [])]
+    owners = [(f"project {root.get('name', '')}".strip(), objects.get(root.get("buildConfigurationList"), {}))]
+    owners += [(t.get("name", "?"), objects.get(t.get("buildConfigurationList"), {})) for t in targets]
+    for name, config_list in owners:
+        for config_id in config_list.get("buildConfigurations", []):
+            config = objects.get(config_id, {})
+            value = config.get("buildSettings", {}).get("IPHONEOS_DEPLOYMENT_TARGET")
+            if value is None:
+                continue
+            found = _version_tuple(value) if isinstance(value, str) else None
+            if found is None or minimum is None or found < minimum:
+                problems.append(f"{name} ({config.get('name', '?')}): IPHONEOS_DEPLOYMENT_TARGET {value} "
+                                f"is below {min_deployment_target}, which the package requires")
+    return problems
+

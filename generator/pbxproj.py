@@ -257,8 +257,23 @@ def _file_type(path: str) -> str:
 # Writing
 
 
+@dataclass(frozen=True)
+class SwiftPackage:
+    """A remote Swift package on a branch and the products the app target links from it (the
+    ExecuTorch runtime ships this way; the lite runtime uses CocoaPods instead)."""
+
+    name: str  # what Xcode shows, the repository name
+    url: str
+    branch: str
+    products: tuple[str, ...]
+    # Static libraries whose only job is to register backends/kernels at load time: without
+    # -all_load the linker drops them and the app fails with "backend not registered".
+    force_load: bool = True
+
+
 def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_version: str,
-              files: list[ProjectFile], cxx_standard: str) -> dict[str, dict[str, dict[str, Any]]]:
+              files: list[ProjectFile], cxx_standard: str, package: SwiftPackage | None,
+              app_defines: tuple[str, ...]) -> dict[str, dict[str, dict[str, Any]]]:
     paths = {f.path for f in files}
     info_plist = f"{product_name}/Info.plist"
     bridging = f"{product_name}/{product_name}-Bridging-Header.h"
@@ -329,6 +344,13 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         "SWIFT_VERSION": swift_version,
         "TARGETED_DEVICE_FAMILY": "1,2",
     }
+    if package is not None:
+        # No CocoaPods: the pods' header paths would only point at nothing.
+        del app["HEADER_SEARCH_PATHS"]
+        if package.force_load:
+            app["OTHER_LDFLAGS"] = ["$(inherited)", "-all_load"]
+    if app_defines:
+        app["GCC_PREPROCESSOR_DEFINITIONS"] = ["$(inherited)", *app_defines]
     if info_plist in paths:
         app.update(GENERATE_INFOPLIST_FILE="NO", INFOPLIST_FILE=info_plist)
     else:
@@ -359,8 +381,12 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
 
 
 def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                  swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
-    """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids)."""
+                  swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
+                  package: SwiftPackage | None = None, app_defines: tuple[str, ...] = ()
+                  ) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
+    """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids).
+    `package`: a Swift package whose products the app target links (Frameworks phase);
+    `app_defines`: preprocessor definitions for the app target's C/C++/Objective-C sources."""
     validate_product_name(product_name)
     validate_bundle_id(bundle_id)
     validate_bundle_id(f"{bundle_id}.tests")
@@ -429,6 +455,10 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                                   ("frameworks", "PBXFrameworksBuildPhase", "Frameworks"),
                                   ("resources", "PBXResourcesBuildPhase", "Resources")):
             build_files = []
+            if target == "app" and phase == "frameworks" and package is not None:
+                for product in package.products:
+                    build_files.append(add("PBXBuildFile", f"app:package:{product}", f"{product} in Frameworks",
+                                           {"productRef": object_id("XCSwiftPackageProductDependency", product)}))
             for f in files:
                 if f.target == target and f.phase == phase:
                     build_files.append(add("PBXBuildFile", f"{target}:{f.path}", f"{f.name} in {label}",
@@ -438,7 +468,8 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                 "runOnlyForDeploymentPostprocessing": "0"})
 
     # Build configurations
-    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard)
+    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard,
+                         package, app_defines)
     config_lists: dict[str, str] = {}
     for owner, label in (("project", f'PBXProject "{product_name}"'),
                          ("app", f'PBXNativeTarget "{names["app"]}"'),
@@ -458,8 +489,21 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
         "remoteInfo": product_name})
     dependency = add("PBXTargetDependency", "tests->app", "PBXTargetDependency", {
         "target": target_ids["app"], "targetProxy": proxy})
+    package_ref = None
+    if package is not None:
+        package_ref = add("XCRemoteSwiftPackageReference", package.url,
+                          f'XCRemoteSwiftPackageReference "{package.name}"', {
+                              "repositoryURL": package.url,
+                              "requirement": {"branch": package.branch, "kind": "branch"}})
+        for product in package.products:
+            add("XCSwiftPackageProductDependency", product, product,
+                {"package": package_ref, "productName": product})
     for target, product_type in (("app", APP_PRODUCT_TYPE), ("tests", TEST_PRODUCT_TYPE)):
-        add("PBXNativeTarget", target, names[target], {
+        extra = {}
+        if target == "app" and package is not None:
+            extra["packageProductDependencies"] = [
+                object_id("XCSwiftPackageProductDependency", p) for p in package.products]
+        add("PBXNativeTarget", target, names[target], {**extra,
             "buildConfigurationList": config_lists[target],
             "buildPhases": [phase_ids[target][p] for p in ("sources", "frameworks", "resources")],
             "buildRules": [],
@@ -491,6 +535,7 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
         "projectDirPath": "",
         "projectRoot": "",
         "targets": [target_ids["app"], target_ids["tests"]],
+        **({"packageReferences": [package_ref]} if package_ref else {}),
     }
     return objects, root_id, comments, target_ids
 
@@ -589,7 +634,8 @@ def scheme_xml(product_name: str, app_id: str, tests_id: str) -> str:
 
 
 def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                        swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> list[Path]:
+                        swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
+                        package: SwiftPackage | None = None, app_defines: tuple[str, ...] = ()) -> list[Path]:
     """Write {product}.xcodeproj (project.pbxproj + a shared scheme) for the files in ios_dir.
 
     Run it after every other file of the iOS project is written: files added later are not in
@@ -598,7 +644,8 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     ios_dir = Path(ios_dir)
     objects, root_id, comments, target_ids = build_project(
         ios_dir, product_name=product_name, bundle_id=bundle_id,
-        deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard)
+        deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard,
+        package=package, app_defines=app_defines)
     project_dir = ios_dir / f"{product_name}.xcodeproj"
     pbxproj = project_dir / "project.pbxproj"
     scheme = project_dir / "xcshareddata" / "xcschemes" / f"{product_name}.xcscheme"

@@ -460,3 +460,95 @@ def test_bundle_ids():
     with pytest.raises(UsageError):
         pbxproj.write_xcode_project(Path("/nonexistent"), product_name="Zebra-ify", bundle_id="com.example.x",
                                     deployment_target="16.0", swift_version="5.0")
+
+
+# ------------------------------------------------------------------------------------------
+# Swift package (the ExecuTorch runtime)
+
+ET_PACKAGE = pbxproj.SwiftPackage(
+    name="executorch", url=versions.EXECUTORCH_SWIFTPM_URL, branch=versions.EXECUTORCH_SWIFTPM_BRANCH,
+    products=("executorch", "backend_xnnpack", "kernels_optimized", "backend_coreml"))
+
+
+@pytest.fixture
+def package_dir(tmp_path) -> Path:
+    out = render_ios(tmp_path / "ios", make_context())
+    pbxproj.write_xcode_project(out, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
+                                deployment_target=versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET,
+                                swift_version=versions.SWIFT_VERSION, package=ET_PACKAGE)
+    return out
+
+
+def _pbx(ios_dir: Path) -> Path:
+    return ios_dir / f"{PRODUCT}.xcodeproj" / "project.pbxproj"
+
+
+def test_package_project_is_sound(package_dir):
+    assert pbxparse.check_xcode_project(package_dir) == []
+    assert pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET) == []
+
+
+def test_package_objects_have_xcodes_shape(package_dir):
+    text = _pbx(package_dir).read_text("utf-8")
+    # The lines Xcode 15+ writes for a branch-pinned remote package and a linked product.
+    assert re.search(r'/\* executorch in Frameworks \*/ = \{isa = PBXBuildFile; productRef = [0-9A-F]{24} '
+                     r'/\* executorch \*/; \};', text)
+    assert re.search(r'isa = XCRemoteSwiftPackageReference;\n\t+repositoryURL = "https://github.com/pytorch/'
+                     r'executorch.git";\n\t+requirement = \{\n\t+branch = swiftpm-1.4.1;\n\t+kind = branch;', text)
+    assert re.search(r'isa = XCSwiftPackageProductDependency;\n\t+package = [0-9A-F]{24} '
+                     r'/\* XCRemoteSwiftPackageReference "executorch" \*/;\n\t+productName = backend_coreml;', text)
+    data = load(package_dir)
+    objects = data["objects"]
+    app = next(o for o in objects.values() if o.get("productType") == pbxproj.APP_PRODUCT_TYPE)
+    assert [objects[d]["productName"] for d in app["packageProductDependencies"]] == list(ET_PACKAGE.products)
+    for config in (objects[c] for c in objects[app["buildConfigurationList"]]["buildConfigurations"]):
+        assert config["buildSettings"]["OTHER_LDFLAGS"] == ["$(inherited)", "-all_load"]
+        assert config["buildSettings"]["IPHONEOS_DEPLOYMENT_TARGET"] == "17.0"
+        assert "HEADER_SEARCH_PATHS" not in config["buildSettings"]  # no Pods
+    tests = next(o for o in objects.values() if o.get("productType") == pbxproj.TEST_PRODUCT_TYPE)
+    assert "packageProductDependencies" not in tests  # linked once, into the app the tests run in
+
+
+def test_package_project_is_reproducible(package_dir, tmp_path):
+    first = _pbx(package_dir).read_bytes()
+    pbxproj.write_xcode_project(package_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
+                                deployment_target=versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET,
+                                swift_version=versions.SWIFT_VERSION, package=ET_PACKAGE)
+    assert _pbx(package_dir).read_bytes() == first
+
+
+@pytest.mark.parametrize("old, new, problem", [
+    ("branch = swiftpm-1.4.1;", "branch = swiftpm-1.3.0;", "not pinned to branch swiftpm-1.4.1"),
+    ("\t-all_load,\n", "\n", "lacks -all_load"),
+    ("IPHONEOS_DEPLOYMENT_TARGET = 17.0;", "IPHONEOS_DEPLOYMENT_TARGET = 16.0;", "below 17.0"),
+    ("productName = backend_coreml;", "productName = backend_mps;", "does not depend on package product backend_coreml"),
+    ('repositoryURL = "https://github.com/pytorch/executorch.git";',
+     'repositoryURL = "https://github.com/example/executorch.git";', "0 package references"),
+])
+def test_broken_package_project_is_reported(package_dir, old, new, problem):
+    path = _pbx(package_dir)
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert any(problem in p for p in problems), problems
+
+
+def test_product_missing_from_frameworks_phase_is_reported(package_dir):
+    path = _pbx(package_dir)
+    lines = path.read_text("utf-8").split("\n")
+    # Drop the xnnpack build file from the Frameworks phase's list (not the object itself).
+    kept = [line for line in lines if not (line.startswith("\t\t\t\t") and "backend_xnnpack in Frameworks" in line)]
+    assert len(kept) == len(lines) - 1
+    path.write_text("\n".join(kept), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert problems == ["Zebraify: backend_xnnpack is not in the Frameworks phase"]
+
+
+def test_dangling_product_reference_is_reported(package_dir):
+    path = _pbx(package_dir)
+    data = load(package_dir)
+    dep = next(i for i, o in data["objects"].items() if o.get("productName") == "kernels_optimized")
+    text = path.read_text("utf-8")
+    path.write_text(text.replace(f"\t\t{dep} /* kernels_optimized */ = {{", "\t\tX_UNUSED = {"), "utf-8")
+    assert any(f"refers to missing object {dep} (productRef)" in p for p in pbxparse.check_xcode_project(package_dir))
