@@ -1007,10 +1007,10 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_
 def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> None:
     """`scaffold check` row: the app target itself pins CLANG_CXX_LANGUAGE_STANDARD (else the
     LibTorch-Lite pod's c++14 applies), and it is the standard the host compiles the core with."""
-    from generator import pbxparse
+    from generator import pbxproj
 
     name = "iOS app target's C++ standard is the one the core is checked with"
-    standard, problems = pbxparse.app_cxx_standard(ios_root)
+    standard, problems = pbxproj.app_cxx_standard(ios_root)
     flag = xcode_std_flag(standard)
     if problems:
         report.add("ios", name, False, problems[0])
@@ -1023,9 +1023,9 @@ def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> No
 
 def ios_std_flag(ios_root: Path) -> str | None:
     """The g++ flag for the C++ standard the Xcode app target builds the core with."""
-    from generator import pbxparse
+    from generator import pbxproj
 
-    return xcode_std_flag(pbxparse.app_cxx_standard(ios_root)[0])
+    return xcode_std_flag(pbxproj.app_cxx_standard(ios_root)[0])
 
 
 def verify_detections(driver_path: Path, expected_bin: Path, context: dict) -> int:

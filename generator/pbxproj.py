@@ -653,3 +653,17 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     pbxproj.write_bytes(serialize_pbxproj(objects, root_id, comments).encode("utf-8"))
     scheme.write_bytes(scheme_xml(product_name, target_ids["app"], target_ids["tests"]).encode("utf-8"))
     return [pbxproj, scheme]
+
+
+# Reading and checking moved to pbxparse.py; these names still resolve here (lazily: pbxparse
+# imports this module) for callers written before the split.
+_MOVED_TO_PBXPARSE = {"PbxprojError", "parse_pbxproj", "check_xcode_project", "app_cxx_standard",
+                      "referenced_paths", "check_swift_package"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_PBXPARSE:
+        from generator import pbxparse
+
+        return getattr(pbxparse, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import plistlib
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import jinja2
 import pytest
 import yaml
 
-from generator import names, pbxparse, pbxproj, syntax, versions
+from generator import names, pbxparse, pbxproj, render, syntax, versions
 from generator.errors import UsageError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -54,29 +53,17 @@ def make_context(task: str = "image-to-image", app_name: str = "Zebraify", produ
         "platforms": ["android", "ios"], "v": versions, "generator_version": "0.0.0",
         "jni_prefix": "Java_com_example_zebra_1ify_NativeCore",
         "input_channels": 3, "detection": detection, "metadata_format": 2,
+        "runtime": "lite", "backends": [], "vulkan_model_file": None, "coreml_model_file": None,
+        "metadata_method": "scaffold_metadata",
     }
 
 
 def render_ios(out: Path, context: dict) -> Path:
-    """templates/ios plus the shared core and stand-in artifacts, as the generator lays them out."""
-    env = _environment()
-    tree = TEMPLATES / "ios"
-    for source in sorted(p for p in tree.rglob("*") if p.is_file()):
-        rel = source.relative_to(tree).as_posix()
-        target = env.from_string(rel).render(**context)
-        if target.endswith(".jinja"):
-            data = env.get_template(f"ios/{rel}").render(**context).encode("utf-8")
-            target = target[: -len(".jinja")]
-        else:
-            data = source.read_bytes()
-        (out / target).parent.mkdir(parents=True, exist_ok=True)
-        (out / target).write_bytes(data)
+    """The iOS templates (common tree, the runtime's tree, the shared core) plus stand-in
+    artifacts, as the generator lays them out."""
+    render.write_files(out, render.render_platform("ios", context))
     product = context["product_name"]
-    core = out / product / "Core"
-    core.mkdir(parents=True, exist_ok=True)
-    for name in ("inference_core.h", "inference_core.cpp"):
-        shutil.copyfile(TEMPLATES / "shared" / "cpp" / name, core / name)
-    for rel in (f"{product}/Resources/model.ptl", f"{product}/Resources/sample.png",
+    for rel in (f"{product}/Resources/{context['model_file']}", f"{product}/Resources/sample.png",
                 f"{product}Tests/Resources/expected_output.bin"):
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(b"stand-in")
