@@ -163,3 +163,23 @@ def test_lite_project_links_no_package(tmp_path):
     data = pbxparse.parse_pbxproj((root / f"{PRODUCT}.xcodeproj" / "project.pbxproj").read_text("utf-8"))
     assert not any(o.get("isa") == "XCRemoteSwiftPackageReference" for o in data["objects"].values())
     assert PACKAGE_ROW not in ios_rows(tmp_path, context)
+
+
+def test_executorch_workflow_resolves_packages_on_an_arm64_runner(tmp_path):
+    from generator import ci
+    from generator.tools import Actionlint
+
+    context = et_context()
+    render.write_files(tmp_path, render.render_platform("project", context))
+    workflow = (tmp_path / ".github" / "workflows" / "ios.yml").read_text()
+    assert f"runs-on: {versions.IOS_CI_RUNNER_EXECUTORCH}\n" in workflow
+    assert "pod install" not in workflow and "xcworkspace" not in workflow
+    resolve = workflow.index("xcodebuild -resolvePackageDependencies")
+    assert resolve < workflow.index("xcodebuild test")
+    assert f"-project ios/{PRODUCT}.xcodeproj" in workflow
+    assert f"name={versions.IOS_CI_SIMULATOR},arch=arm64'" in workflow
+    tool = Actionlint()
+    assert tool.available(), "actionlint comes with the test extras"
+    report = CheckReport()
+    ci.check_actionlint(tmp_path, report, tool)
+    assert [c.status for c in report.checks] == [PASS], report.checks
