@@ -272,8 +272,8 @@ class SwiftPackage:
 
 
 def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_version: str,
-              files: list[ProjectFile], cxx_standard: str, package: SwiftPackage | None,
-              app_defines: tuple[str, ...]) -> dict[str, dict[str, dict[str, Any]]]:
+              files: list[ProjectFile], cxx_standard: str,
+              package: SwiftPackage | None) -> dict[str, dict[str, dict[str, Any]]]:
     paths = {f.path for f in files}
     info_plist = f"{product_name}/Info.plist"
     bridging = f"{product_name}/{product_name}-Bridging-Header.h"
@@ -349,8 +349,6 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         del app["HEADER_SEARCH_PATHS"]
         if package.force_load:
             app["OTHER_LDFLAGS"] = ["$(inherited)", "-all_load"]
-    if app_defines:
-        app["GCC_PREPROCESSOR_DEFINITIONS"] = ["$(inherited)", *app_defines]
     if info_plist in paths:
         app.update(GENERATE_INFOPLIST_FILE="NO", INFOPLIST_FILE=info_plist)
     else:
@@ -382,11 +380,10 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
 
 def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
                   swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
-                  package: SwiftPackage | None = None, app_defines: tuple[str, ...] = ()
+                  package: SwiftPackage | None = None,
                   ) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
     """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids).
-    `package`: a Swift package whose products the app target links (Frameworks phase);
-    `app_defines`: preprocessor definitions for the app target's C/C++/Objective-C sources."""
+    `package`: a Swift package whose products the app target links (Frameworks phase)."""
     validate_product_name(product_name)
     validate_bundle_id(bundle_id)
     validate_bundle_id(f"{bundle_id}.tests")
@@ -468,8 +465,7 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                 "runOnlyForDeploymentPostprocessing": "0"})
 
     # Build configurations
-    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard,
-                         package, app_defines)
+    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard, package)
     config_lists: dict[str, str] = {}
     for owner, label in (("project", f'PBXProject "{product_name}"'),
                          ("app", f'PBXNativeTarget "{names["app"]}"'),
@@ -635,7 +631,7 @@ def scheme_xml(product_name: str, app_id: str, tests_id: str) -> str:
 
 def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
                         swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
-                        package: SwiftPackage | None = None, app_defines: tuple[str, ...] = ()) -> list[Path]:
+                        package: SwiftPackage | None = None) -> list[Path]:
     """Write {product}.xcodeproj (project.pbxproj + a shared scheme) for the files in ios_dir.
 
     Run it after every other file of the iOS project is written: files added later are not in
@@ -645,7 +641,7 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     objects, root_id, comments, target_ids = build_project(
         ios_dir, product_name=product_name, bundle_id=bundle_id,
         deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard,
-        package=package, app_defines=app_defines)
+        package=package)
     project_dir = ios_dir / f"{product_name}.xcodeproj"
     pbxproj = project_dir / "project.pbxproj"
     scheme = project_dir / "xcshareddata" / "xcschemes" / f"{product_name}.xcscheme"

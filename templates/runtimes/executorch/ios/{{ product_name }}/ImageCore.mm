@@ -1,6 +1,6 @@
-// Objective-C++ bridge over the runtime-neutral functions of the shared core. The app target
-// defines SCAFFOLD_IMAGE_ONLY, so Core/inference_core.cpp compiles without LibTorch (ExecuTorch
-// runs the model, from Swift). C++ exceptions end here: each becomes an NSError.
+// Objective-C++ bridge over the runtime-neutral functions of the shared core (pixels, softmax,
+// masks, detections); ExecuTorch runs the model, called from Swift, so nothing here touches a
+// model runtime. C++ exceptions end here: each becomes an NSError.
 #import "ImageCore.h"
 
 #include <cstdint>
