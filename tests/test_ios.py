@@ -183,3 +183,26 @@ def test_executorch_workflow_resolves_packages_on_an_arm64_runner(tmp_path):
     report = CheckReport()
     ci.check_actionlint(tmp_path, report, tool)
     assert [c.status for c in report.checks] == [PASS], report.checks
+
+
+def test_executorch_flattens_outputs_in_the_order_the_swift_app_assumes(tmp_path):
+    # Predictor.chosenOutput (Swift, not runnable here) indexes ExecuTorch's flat output list as
+    # "depth first, tuple items in order, dict values in insertion order". Check that on the
+    # host runtime, which shares the runtime code with the iOS package.
+    import torch
+
+    from generator.runtimes import executorch
+
+    class DictAndTuple(torch.nn.Module):
+        """Outputs nested as {"z": (a, b), "a": c}: insertion order differs from key order."""
+
+        def forward(self, x):
+            return {"z": (x + 1, x * 2), "a": x - 3}
+
+    x = torch.arange(4, dtype=torch.float32).reshape(1, 1, 2, 2)
+    (asset,) = executorch.export(DictAndTuple().eval(), x, tmp_path, "{}", backends=("xnnpack",))
+    from executorch.runtime import Runtime
+
+    outputs = Runtime.get().load_program(asset.path).load_method("forward").execute([x])
+    assert [o.flatten().tolist() for o in outputs] == [(x + 1).flatten().tolist(), (x * 2).flatten().tolist(),
+                                                      (x - 3).flatten().tolist()]
