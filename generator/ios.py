@@ -28,7 +28,8 @@ def swift_package(context: dict[str, Any]) -> pbxproj.SwiftPackage | None:
     """The Swift package the app links for the context's runtime (None: the lite runtime's pods)."""
     if context.get("runtime", "lite") != "executorch":
         return None
-    extra = tuple(EXECUTORCH_BACKEND_PRODUCTS[b] for b in context.get("backends", ()) if b in EXECUTORCH_BACKEND_PRODUCTS)
+    backends = context.get("backends", ())
+    extra = tuple(EXECUTORCH_BACKEND_PRODUCTS[b] for b in backends if b in EXECUTORCH_BACKEND_PRODUCTS)
     return pbxproj.SwiftPackage(name="executorch", url=versions.EXECUTORCH_SWIFTPM_URL,
                                 branch=versions.EXECUTORCH_SWIFTPM_BRANCH, products=EXECUTORCH_PRODUCTS + extra)
 
@@ -67,10 +68,14 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
                "sources and resources in the right build phases" if not problems else "; ".join(problems[:3]))
     package = swift_package(context)
     if package is not None:
-        package_problems = pbxparse.check_swift_package(root, package, deployment_target(context)) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
-        package_problems += [f"{name}: CocoaPods file in a SwiftPM project" for name in ("Podfile", "Podfile.lock") if (root / name).exists()]
-        report.add(scope, f"ExecuTorch Swift package {package.branch} linked with what the backends need", not package_problems,
-                   f"{', '.join(package.products)}; -all_load; iOS >= {deployment_target(context)}" if not package_problems
+        minimum = deployment_target(context)
+        package_problems = (pbxparse.check_swift_package(root, package, minimum)
+                            if (root / promised[-1]).is_file() else ["no project.pbxproj"])
+        package_problems += [f"{name}: CocoaPods file in a SwiftPM project"
+                             for name in ("Podfile", "Podfile.lock") if (root / name).exists()]
+        report.add(scope, f"ExecuTorch Swift package {package.branch} linked with what the backends need",
+                   not package_problems,
+                   f"{', '.join(package.products)}; -all_load; iOS >= {minimum}" if not package_problems
                    else "; ".join(package_problems[:3]))
     swift = sorted(root.rglob("*.swift"))
     bad = {str(p.relative_to(root)): syntax.syntax_errors("swift", p.read_bytes()) for p in swift}
