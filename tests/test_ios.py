@@ -206,3 +206,22 @@ def test_executorch_flattens_outputs_in_the_order_the_swift_app_assumes(tmp_path
     outputs = Runtime.get().load_program(asset.path).load_method("forward").execute([x])
     assert [o.flatten().tolist() for o in outputs] == [(x + 1).flatten().tolist(), (x * 2).flatten().tolist(),
                                                       (x - 3).flatten().tolist()]
+
+
+def test_swift_calls_only_what_the_imagecore_bridge_declares_and_implements(coreml_project):
+    # Objective-C++ cannot be compiled here (no Foundation): hold the three files to each other.
+    import re
+
+    project, _ = coreml_project
+    root = ios.output_dir(project)
+    header = (root / PRODUCT / "ImageCore.h").read_text()
+    implementation = (root / PRODUCT / "ImageCore.mm").read_text()
+    swift = "".join(p.read_text() for p in root.rglob("*.swift"))
+    declared = set(re.findall(r"NS_SWIFT_NAME\((\w+)\(", header))
+    called = set(re.findall(r"\bImageCore\.(\w+)\(", swift))
+    assert called and called <= declared, called - declared
+    selectors = re.findall(r"^\+ \([^)]*\)(\w+):", header, re.M)
+    assert len(selectors) == header.count("NS_SWIFT_NAME(") == 8  # rgba(...) is overloaded
+    for selector in selectors:
+        assert re.search(rf"^\+ \([^)]*\){selector}:", implementation, re.M), selector
+    assert '#import "ImageCore.h"' in (root / PRODUCT / f"{PRODUCT}-Bridging-Header.h").read_text()
