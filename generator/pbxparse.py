@@ -475,6 +475,13 @@ def check_swift_package(ios_dir: Path, package: SwiftPackage, min_deployment_tar
         if product not in in_frameworks:
             problems.append(f"{app.get('name')}: {product} is not in the Frameworks phase")
 
+    for target in (objects.get(t, {}) for t in root.get("targets", [])):
+        if target is not app and any(objects.get(d, {}).get("package") == refs[0]
+                                     for d in target.get("packageProductDependencies", [])):
+            # The hosted tests run inside the app: a second copy of the static runtime in the
+            # test bundle would register backends and kernels twice.
+            problems.append(f"{target.get('name')}: links the package too; only the app target should")
+
     minimum = _version_tuple(min_deployment_target)
     for config in _target_configs(objects, app):
         settings = config.get("buildSettings", {})

@@ -539,3 +539,15 @@ def test_dangling_product_reference_is_reported(package_dir):
     text = path.read_text("utf-8")
     path.write_text(text.replace(f"\t\t{dep} /* kernels_optimized */ = {{", "\t\tX_UNUSED = {"), "utf-8")
     assert any(f"refers to missing object {dep} (productRef)" in p for p in pbxparse.check_xcode_project(package_dir))
+
+
+def test_package_linked_into_the_test_bundle_is_reported(package_dir):
+    path = _pbx(package_dir)
+    text = path.read_text("utf-8")
+    data = load(package_dir)
+    dep = next(i for i, o in data["objects"].items() if o.get("productName") == "executorch")
+    marker = "\t\t\tproductType = com.apple.product-type.bundle.unit-test;"
+    assert text.count(marker) == 1
+    path.write_text(text.replace(marker, f"\t\t\tpackageProductDependencies = ({dep}, );\n{marker}"), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert problems == ["ZebraifyTests: links the package too; only the app target should"]
