@@ -1,11 +1,12 @@
-"""The iOS platform: render the SwiftUI + LibTorch-Lite project, write the Xcode project, check it."""
+"""The iOS platform: render the SwiftUI project (LibTorch-Lite through CocoaPods, or ExecuTorch
+through Swift Package Manager), write the Xcode project, check it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from generator import pbxproj, render, syntax, versions
+from generator import pbxparse, pbxproj, render, syntax, versions
 from generator.checks import CheckReport
 
 PLATFORM = "ios"
@@ -13,6 +14,30 @@ PLATFORM = "ios"
 product_name_from = pbxproj.product_name_from
 derive_bundle_id = pbxproj.derive_bundle_id
 validate_bundle_id = pbxproj.validate_bundle_id
+
+
+# Products of ExecuTorch's Swift package (Package.swift on branch swiftpm-1.4.1): the runtime,
+# the XNNPACK delegate every asset uses, the optimized CPU kernels (with the portable fallback)
+# for the operators no delegate took. kernels_quantized is not linked: an fp32 export has no
+# quantized operators outside the XNNPACK delegate.
+EXECUTORCH_PRODUCTS = ("executorch", "backend_xnnpack", "kernels_optimized")
+EXECUTORCH_BACKEND_PRODUCTS = {"coreml": "backend_coreml"}  # vulkan is Android-only
+
+
+def swift_package(context: dict[str, Any]) -> pbxproj.SwiftPackage | None:
+    """The Swift package the app links for the context's runtime (None: the lite runtime's pods)."""
+    if context.get("runtime", "lite") != "executorch":
+        return None
+    backends = context.get("backends", ())
+    extra = tuple(EXECUTORCH_BACKEND_PRODUCTS[b] for b in backends if b in EXECUTORCH_BACKEND_PRODUCTS)
+    return pbxproj.SwiftPackage(name="executorch", url=versions.EXECUTORCH_SWIFTPM_URL,
+                                branch=versions.EXECUTORCH_SWIFTPM_BRANCH, products=EXECUTORCH_PRODUCTS + extra)
+
+
+def deployment_target(context: dict[str, Any]) -> str:
+    if context.get("runtime", "lite") == "executorch":
+        return versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET
+    return versions.IOS_DEPLOYMENT_TARGET
 
 
 def output_dir(project_dir: Path) -> Path:
@@ -24,8 +49,8 @@ def generate(project_dir: Path, context: dict[str, Any], artifacts, **_: Any) ->
     render.write_files(root, render.render_platform(PLATFORM, context))
     render.write_artifacts(PLATFORM, root, context, artifacts)
     pbxproj.write_xcode_project(root, product_name=context["product_name"], bundle_id=context["bundle_id"],
-                                deployment_target=versions.IOS_DEPLOYMENT_TARGET, swift_version=versions.SWIFT_VERSION,
-                                cxx_standard=versions.IOS_CXX_LANGUAGE_STANDARD)
+                                deployment_target=deployment_target(context), swift_version=versions.SWIFT_VERSION,
+                                cxx_standard=versions.IOS_CXX_LANGUAGE_STANDARD, package=swift_package(context))
     return []
 
 
@@ -38,9 +63,20 @@ def check(project_dir: Path, context: dict[str, Any], report: CheckReport, *, ru
     missing = [p for p in promised if not (root / p).is_file()]
     report.add(scope, "files the templates promise exist", not missing,
                f"{len(promised)} files" if not missing else "missing: " + ", ".join(missing[:5]))
-    problems = pbxproj.check_xcode_project(root) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
+    problems = pbxparse.check_xcode_project(root) if (root / promised[-1]).is_file() else ["no project.pbxproj"]
     report.add(scope, "project.pbxproj parses and references every file", not problems,
                "sources and resources in the right build phases" if not problems else "; ".join(problems[:3]))
+    package = swift_package(context)
+    if package is not None:
+        minimum = deployment_target(context)
+        package_problems = (pbxparse.check_swift_package(root, package, minimum)
+                            if (root / promised[-1]).is_file() else ["no project.pbxproj"])
+        package_problems += [f"{name}: CocoaPods file in a SwiftPM project"
+                             for name in ("Podfile", "Podfile.lock") if (root / name).exists()]
+        report.add(scope, f"ExecuTorch Swift package {package.branch} linked with what the backends need",
+                   not package_problems,
+                   f"{', '.join(package.products)}; -all_load; iOS >= {minimum}" if not package_problems
+                   else "; ".join(package_problems[:3]))
     swift = sorted(root.rglob("*.swift"))
     bad = {str(p.relative_to(root)): syntax.syntax_errors("swift", p.read_bytes()) for p in swift}
     bad = {k: v for k, v in bad.items() if v}

@@ -4,7 +4,7 @@ A template could not know which files a model's task renders, and a stale hand-e
 project.pbxproj is the classic way to ship an app whose model file is missing from the bundle.
 So the project is derived from the ios/ directory after rendering: every file under
 ``{product}/`` belongs to the app target, every file under ``{product}Tests/`` to the unit-test
-target, and the build phase follows from the file type. ``check_xcode_project`` parses the
+target, and the build phase follows from the file type. ``pbxparse.check_xcode_project`` parses the
 result with a real parser for the old-style plist format and compares it with the disk.
 
 Output is deterministic: object IDs are hashes of stable keys, objects and keys are sorted.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -132,140 +131,6 @@ def derive_bundle_id(package: str) -> str:
 
 # One quoting rule for every pbxproj string, also used by the templates' pbx_str filter.
 pbx_quote = pbx_string
-
-
-class PbxprojError(ValueError):
-    """The text is not a well-formed old-style property list."""
-
-
-class _Parser:
-    _DELIMITERS = set('{}();,="')
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def fail(self, message: str) -> PbxprojError:
-        line = self.text.count("\n", 0, self.pos) + 1
-        return PbxprojError(f"line {line}: {message}")
-
-    def skip(self) -> None:
-        text, n = self.text, len(self.text)
-        while self.pos < n:
-            ch = text[self.pos]
-            if ch in " \t\r\n\ufeff":
-                self.pos += 1
-            elif text.startswith("//", self.pos):
-                end = text.find("\n", self.pos)
-                self.pos = n if end < 0 else end + 1
-            elif text.startswith("/*", self.pos):
-                end = text.find("*/", self.pos + 2)
-                if end < 0:
-                    raise self.fail("unterminated comment")
-                self.pos = end + 2
-            else:
-                return
-
-    def peek(self) -> str:
-        self.skip()
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def expect(self, ch: str) -> None:
-        if self.peek() != ch:
-            found = self.text[self.pos] if self.pos < len(self.text) else "end of file"
-            raise self.fail(f"expected {ch!r}, found {found!r}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        ch = self.peek()
-        if ch == "{":
-            return self.dictionary()
-        if ch == "(":
-            return self.array()
-        if ch == '"':
-            return self.quoted()
-        if not ch:
-            raise self.fail("unexpected end of file")
-        return self.bare()
-
-    def dictionary(self) -> dict[str, Any]:
-        self.expect("{")
-        result: dict[str, Any] = {}
-        while self.peek() != "}":
-            if not self.peek():
-                raise self.fail("unterminated dictionary")
-            key = self.quoted() if self.peek() == '"' else self.bare()
-            if key in result:
-                raise self.fail(f"duplicate key {key!r}")
-            self.expect("=")
-            result[key] = self.value()
-            self.expect(";")
-        self.pos += 1
-        return result
-
-    def array(self) -> list[Any]:
-        self.expect("(")
-        result: list[Any] = []
-        while self.peek() != ")":
-            if not self.peek():
-                raise self.fail("unterminated array")
-            result.append(self.value())
-            if self.peek() == ",":
-                self.pos += 1
-            elif self.peek() != ")":
-                raise self.fail(f"expected ',' or ')', found {self.peek()!r}")
-        self.pos += 1
-        return result
-
-    def quoted(self) -> str:
-        self.expect('"')
-        text, out = self.text, []
-        escapes = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'", "b": "\b", "f": "\f"}
-        while True:
-            if self.pos >= len(text):
-                raise self.fail("unterminated string")
-            ch = text[self.pos]
-            if ch == '"':
-                self.pos += 1
-                return "".join(out)
-            if ch == "\\":
-                nxt = text[self.pos + 1 : self.pos + 2]
-                if nxt in escapes:
-                    out.append(escapes[nxt])
-                    self.pos += 2
-                elif nxt == "U" and re.fullmatch(r"[0-9A-Fa-f]{4}", text[self.pos + 2 : self.pos + 6]):
-                    out.append(chr(int(text[self.pos + 2 : self.pos + 6], 16)))
-                    self.pos += 6
-                else:
-                    raise self.fail(f"unknown escape \\{nxt}")
-            else:
-                out.append(ch)
-                self.pos += 1
-
-    def bare(self) -> str:
-        start, text = self.pos, self.text
-        while self.pos < len(text):
-            ch = text[self.pos]
-            if ch.isspace() or ch in self._DELIMITERS or text.startswith(("//", "/*"), self.pos):
-                break
-            self.pos += 1
-        if self.pos == start:
-            raise self.fail(f"unexpected {text[self.pos]!r}")
-        return text[start : self.pos]
-
-    def document(self) -> dict[str, Any]:
-        if self.peek() != "{":
-            raise self.fail("a project file starts with '{'")
-        result = self.dictionary()
-        if self.peek():
-            raise self.fail("text after the closing '}'")
-        return result
-
-
-def parse_pbxproj(text: str) -> dict[str, Any]:
-    """Parse an old-style (OpenStep) property list: dicts, arrays, quoted and bare strings,
-    // and /* */ comments. Scalars come back as str. Raises PbxprojError with the line."""
-    return _Parser(text).document()
 
 
 def _format(value: Any, comments: dict[str, str], indent: int, inline: bool) -> str:
@@ -392,8 +257,23 @@ def _file_type(path: str) -> str:
 # Writing
 
 
+@dataclass(frozen=True)
+class SwiftPackage:
+    """A remote Swift package on a branch and the products the app target links from it (the
+    ExecuTorch runtime ships this way; the lite runtime uses CocoaPods instead)."""
+
+    name: str  # what Xcode shows, the repository name
+    url: str
+    branch: str
+    products: tuple[str, ...]
+    # Static libraries whose only job is to register backends/kernels at load time: without
+    # -all_load the linker drops them and the app fails with "backend not registered".
+    force_load: bool = True
+
+
 def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_version: str,
-              files: list[ProjectFile], cxx_standard: str) -> dict[str, dict[str, dict[str, Any]]]:
+              files: list[ProjectFile], cxx_standard: str,
+              package: SwiftPackage | None) -> dict[str, dict[str, dict[str, Any]]]:
     paths = {f.path for f in files}
     info_plist = f"{product_name}/Info.plist"
     bridging = f"{product_name}/{product_name}-Bridging-Header.h"
@@ -464,6 +344,11 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         "SWIFT_VERSION": swift_version,
         "TARGETED_DEVICE_FAMILY": "1,2",
     }
+    if package is not None:
+        # No CocoaPods: the pods' header paths would only point at nothing.
+        del app["HEADER_SEARCH_PATHS"]
+        if package.force_load:
+            app["OTHER_LDFLAGS"] = ["$(inherited)", "-all_load"]
     if info_plist in paths:
         app.update(GENERATE_INFOPLIST_FILE="NO", INFOPLIST_FILE=info_plist)
     else:
@@ -494,8 +379,11 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
 
 
 def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                  swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
-    """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids)."""
+                  swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
+                  package: SwiftPackage | None = None,
+                  ) -> tuple[dict[str, dict[str, Any]], str, dict[str, str], dict[str, str]]:
+    """The project's objects for the files now in ios_dir: (objects, root id, comments, target ids).
+    `package`: a Swift package whose products the app target links (Frameworks phase)."""
     validate_product_name(product_name)
     validate_bundle_id(bundle_id)
     validate_bundle_id(f"{bundle_id}.tests")
@@ -564,6 +452,10 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                                   ("frameworks", "PBXFrameworksBuildPhase", "Frameworks"),
                                   ("resources", "PBXResourcesBuildPhase", "Resources")):
             build_files = []
+            if target == "app" and phase == "frameworks" and package is not None:
+                for product in package.products:
+                    build_files.append(add("PBXBuildFile", f"app:package:{product}", f"{product} in Frameworks",
+                                           {"productRef": object_id("XCSwiftPackageProductDependency", product)}))
             for f in files:
                 if f.target == target and f.phase == phase:
                     build_files.append(add("PBXBuildFile", f"{target}:{f.path}", f"{f.name} in {label}",
@@ -573,7 +465,7 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
                 "runOnlyForDeploymentPostprocessing": "0"})
 
     # Build configurations
-    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard)
+    settings = _settings(product_name, bundle_id, deployment_target, swift_version, files, cxx_standard, package)
     config_lists: dict[str, str] = {}
     for owner, label in (("project", f'PBXProject "{product_name}"'),
                          ("app", f'PBXNativeTarget "{names["app"]}"'),
@@ -593,8 +485,21 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
         "remoteInfo": product_name})
     dependency = add("PBXTargetDependency", "tests->app", "PBXTargetDependency", {
         "target": target_ids["app"], "targetProxy": proxy})
+    package_ref = None
+    if package is not None:
+        package_ref = add("XCRemoteSwiftPackageReference", package.url,
+                          f'XCRemoteSwiftPackageReference "{package.name}"', {
+                              "repositoryURL": package.url,
+                              "requirement": {"branch": package.branch, "kind": "branch"}})
+        for product in package.products:
+            add("XCSwiftPackageProductDependency", product, product,
+                {"package": package_ref, "productName": product})
     for target, product_type in (("app", APP_PRODUCT_TYPE), ("tests", TEST_PRODUCT_TYPE)):
-        add("PBXNativeTarget", target, names[target], {
+        extra = {}
+        if target == "app" and package is not None:
+            extra["packageProductDependencies"] = [
+                object_id("XCSwiftPackageProductDependency", p) for p in package.products]
+        add("PBXNativeTarget", target, names[target], {**extra,
             "buildConfigurationList": config_lists[target],
             "buildPhases": [phase_ids[target][p] for p in ("sources", "frameworks", "resources")],
             "buildRules": [],
@@ -626,6 +531,7 @@ def build_project(ios_dir: Path, *, product_name: str, bundle_id: str, deploymen
         "projectDirPath": "",
         "projectRoot": "",
         "targets": [target_ids["app"], target_ids["tests"]],
+        **({"packageReferences": [package_ref]} if package_ref else {}),
     }
     return objects, root_id, comments, target_ids
 
@@ -724,7 +630,8 @@ def scheme_xml(product_name: str, app_id: str, tests_id: str) -> str:
 
 
 def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, deployment_target: str,
-                        swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD) -> list[Path]:
+                        swift_version: str, cxx_standard: str = versions.IOS_CXX_LANGUAGE_STANDARD,
+                        package: SwiftPackage | None = None) -> list[Path]:
     """Write {product}.xcodeproj (project.pbxproj + a shared scheme) for the files in ios_dir.
 
     Run it after every other file of the iOS project is written: files added later are not in
@@ -733,7 +640,8 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     ios_dir = Path(ios_dir)
     objects, root_id, comments, target_ids = build_project(
         ios_dir, product_name=product_name, bundle_id=bundle_id,
-        deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard)
+        deployment_target=deployment_target, swift_version=swift_version, cxx_standard=cxx_standard,
+        package=package)
     project_dir = ios_dir / f"{product_name}.xcodeproj"
     pbxproj = project_dir / "project.pbxproj"
     scheme = project_dir / "xcshareddata" / "xcschemes" / f"{product_name}.xcscheme"
@@ -743,263 +651,15 @@ def write_xcode_project(ios_dir: Path, *, product_name: str, bundle_id: str, dep
     return [pbxproj, scheme]
 
 
-# --------------------------------------------------------------------------------------------
-# Checking
+# Reading and checking moved to pbxparse.py; these names still resolve here (lazily: pbxparse
+# imports this module) for callers written before the split.
+_MOVED_TO_PBXPARSE = {"PbxprojError", "parse_pbxproj", "check_xcode_project", "app_cxx_standard",
+                      "referenced_paths", "check_swift_package"}
 
 
-_REFERENCE_KEYS = {
-    "baseConfigurationReference", "buildConfigurationList", "buildConfigurations", "buildPhases", "children", "containerPortal",
-    "dependencies", "fileRef", "files", "mainGroup", "productRefGroup", "productReference",
-    "target", "targetProxy", "targets",
-}
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_PBXPARSE:
+        from generator import pbxparse
 
-
-def _resolve_paths(objects: dict[str, Any], main_group: str, problems: list[str]) -> dict[str, str | None]:
-    """Object id -> path relative to ios/ for every file reference and group reachable from the
-    main group (None for references outside the project folder, e.g. built products)."""
-    resolved: dict[str, str | None] = {}
-
-    def visit(oid: str, parent: str | None, seen: tuple[str, ...]) -> None:
-        if oid in seen:
-            problems.append(f"group {oid} contains itself")
-            return
-        obj = objects.get(oid)
-        if not isinstance(obj, dict):
-            return
-        tree, path = obj.get("sourceTree", "<group>"), obj.get("path")
-        if tree == "<group>":
-            base = parent
-        elif tree == "SOURCE_ROOT":
-            base = ""
-        else:
-            base = None
-        if base is None:
-            here = None
-        elif path:
-            here = f"{base}/{path}" if base else path
-        else:
-            here = base
-        resolved[oid] = here
-        for child in obj.get("children", []) if obj.get("isa") in ("PBXGroup", "PBXVariantGroup") else []:
-            visit(child, here, (*seen, oid))
-
-    visit(main_group, "", ())
-    return resolved
-
-
-def _scheme_problems(project_dir: Path, objects: dict[str, Any], app_id: str | None, tests_id: str | None,
-                     product: str) -> list[str]:
-    scheme = project_dir / "xcshareddata" / "xcschemes" / f"{product}.xcscheme"
-    rel = f"{project_dir.name}/xcshareddata/xcschemes/{scheme.name}"
-    if not scheme.is_file():
-        return [f"{rel}: missing; `xcodebuild test -scheme {product}` needs a shared scheme"]
-    try:
-        root = ET.fromstring(scheme.read_bytes())
-    except ET.ParseError as exc:
-        return [f"{rel}: not valid XML ({exc})"]
-    problems = []
-    blueprints = [e.get("BlueprintIdentifier") for e in root.iter("BuildableReference")]
-    for blueprint in blueprints:
-        if blueprint not in objects:
-            problems.append(f"{rel}: refers to target {blueprint}, which is not in the project")
-    testables = [e.get("BlueprintIdentifier") for t in root.iter("TestableReference") for e in t.iter("BuildableReference")]
-    if tests_id and tests_id not in testables:
-        problems.append(f"{rel}: the unit-test target is not among its testables")
-    if app_id and app_id not in blueprints:
-        problems.append(f"{rel}: does not build the app target")
-    return problems
-
-
-def check_xcode_project(ios_dir: Path) -> list[str]:
-    """Problems with the Xcode project in ios_dir, one line each (empty when it is sound):
-    parse errors, dangling object references, files on disk the project does not reference (or
-    puts in the wrong phase or target), references to missing files, invalid bundle ids and
-    product names, and a missing or inconsistent shared scheme."""
-    ios_dir = Path(ios_dir)
-    projects = sorted(p for p in ios_dir.glob("*.xcodeproj") if p.is_dir())
-    if len(projects) != 1:
-        return [f"expected one .xcodeproj in {ios_dir}, found {len(projects)}"]
-    project_dir = projects[0]
-    pbx_rel = f"{project_dir.name}/project.pbxproj"
-    try:
-        data = parse_pbxproj((project_dir / "project.pbxproj").read_text(encoding="utf-8"))
-    except OSError as exc:
-        return [f"{pbx_rel}: cannot read ({exc.strerror})"]
-    except (PbxprojError, UnicodeDecodeError) as exc:
-        return [f"{pbx_rel}: parse error: {exc}"]
-
-    problems: list[str] = []
-    objects = data.get("objects")
-    root = objects.get(data.get("rootObject", "")) if isinstance(objects, dict) else None
-    if not isinstance(root, dict) or root.get("isa") != "PBXProject":
-        return [f"{pbx_rel}: rootObject is not a PBXProject"]
-
-    for oid, obj in objects.items():
-        if not isinstance(obj, dict) or "isa" not in obj:
-            problems.append(f"{pbx_rel}: object {oid} has no isa")
-            continue
-        for key in _REFERENCE_KEYS & obj.keys():
-            refs = obj[key] if isinstance(obj[key], list) else [obj[key]]
-            for ref in refs:
-                if isinstance(ref, str) and ref not in objects:
-                    problems.append(f"{pbx_rel}: {obj['isa']} {oid} refers to missing object {ref} ({key})")
-
-    resolved = _resolve_paths(objects, root.get("mainGroup", ""), problems)
-    path_to_ref: dict[str, str] = {}
-    for oid, path in resolved.items():
-        obj = objects[oid]
-        if obj.get("isa") != "PBXFileReference" or path is None:
-            continue
-        path_to_ref[path] = oid
-        if path.split("/")[0] == "Pods":
-            continue  # CocoaPods' own files; present after `pod install`
-        if not (ios_dir / path).exists():
-            problems.append(f"{path}: referenced by the project but missing on disk")
-    for oid, obj in objects.items():
-        if isinstance(obj, dict) and obj.get("isa") == "PBXFileReference" and oid not in resolved:
-            problems.append(f"{pbx_rel}: file reference {obj.get('path', oid)} is in no group")
-
-    # Targets and what their phases build
-    targets = {}
-    for tid in root.get("targets", []):
-        target = objects.get(tid)
-        if isinstance(target, dict) and target.get("isa") == "PBXNativeTarget":
-            targets[tid] = target
-    app_ids = [t for t, o in targets.items() if o.get("productType") == APP_PRODUCT_TYPE]
-    test_ids = [t for t, o in targets.items() if o.get("productType") == TEST_PRODUCT_TYPE]
-    if len(app_ids) != 1:
-        return problems + [f"{pbx_rel}: expected one application target, found {len(app_ids)}"]
-    app_id = app_ids[0]
-    product = targets[app_id].get("name", "")
-    try:
-        validate_product_name(product)
-    except UsageError as exc:
-        problems.append(f"{pbx_rel}: {exc}")
-    if project_dir.name != f"{product}.xcodeproj":
-        problems.append(f"{project_dir.name}: expected {product}.xcodeproj, named after the app target")
-    tests_id = next((t for t in test_ids if targets[t].get("name") == f"{product}Tests"), None)
-    if tests_id is None:
-        problems.append(f"{pbx_rel}: no unit-test target named {product}Tests")
-
-    phase_names = {"PBXSourcesBuildPhase": "sources", "PBXResourcesBuildPhase": "resources"}
-    built: dict[tuple[str, str], set[str]] = {}  # (target role, phase) -> paths
-    roles = {app_id: "app", **({tests_id: "tests"} if tests_id else {})}
-    for tid, role in roles.items():
-        resource_names: dict[str, str] = {}
-        for phase_id in targets[tid].get("buildPhases", []):
-            phase = objects.get(phase_id, {})
-            kind = phase_names.get(phase.get("isa", ""))
-            if kind is None:
-                continue
-            for build_file in phase.get("files", []):
-                ref = objects.get(build_file, {}).get("fileRef")
-                path = resolved.get(ref) if ref else None
-                if path is None:
-                    continue
-                built.setdefault((role, kind), set()).add(path)
-                if kind == "resources":
-                    name = PurePosixPath(path).name
-                    if name in resource_names and resource_names[name] != path:
-                        problems.append(
-                            f"{path}: same bundle name as {resource_names[name]} in {targets[tid]['name']}'s resources"
-                        )
-                    resource_names[name] = path
-
-    target_names = {"app": product, "tests": f"{product}Tests"}
-    expected = scan_ios_dir(ios_dir, product)
-    expected_paths = {f.path for f in expected}
-    for f in expected:
-        if f.path not in path_to_ref:
-            problems.append(f"{f.path}: on disk but not referenced by the project")
-            continue
-        for role in ("app", "tests"):
-            for kind in ("sources", "resources"):
-                inside = f.path in built.get((role, kind), set())
-                wanted = f.target == role and f.phase == kind
-                if wanted and not inside and (role in roles.values()):
-                    problems.append(f"{f.path}: not in the {kind.capitalize()} phase of {target_names[role]}")
-                elif inside and not wanted:
-                    problems.append(f"{f.path}: wrongly in the {kind.capitalize()} phase of {target_names[role]}")
-    for (role, kind), paths in built.items():
-        for path in sorted(paths - expected_paths):
-            if (ios_dir / path).exists() and path.split("/")[0] != "Pods":
-                problems.append(
-                    f"{path}: in the {kind.capitalize()} phase of {target_names[role]} but not part of the project folders"
-                )
-
-    # Build settings
-    for tid, role in roles.items():
-        list_id = targets[tid].get("buildConfigurationList")
-        for config_id in objects.get(list_id, {}).get("buildConfigurations", []):
-            config = objects.get(config_id, {})
-            settings = config.get("buildSettings", {})
-            where = f"{target_names[role]} ({config.get('name', '?')})"
-            bundle = settings.get("PRODUCT_BUNDLE_IDENTIFIER")
-            if bundle is None:
-                problems.append(f"{where}: no PRODUCT_BUNDLE_IDENTIFIER")
-            elif "$(" not in bundle:
-                try:
-                    validate_bundle_id(bundle)
-                except UsageError as exc:
-                    problems.append(f"{where}: {exc}")
-            for key in ("INFOPLIST_FILE", "SWIFT_OBJC_BRIDGING_HEADER"):
-                value = settings.get(key)
-                if value and "$(" not in value and not (ios_dir / value).is_file():
-                    problems.append(f"{where}: {key} {value} does not exist")
-            if role == "app" and settings.get("GENERATE_INFOPLIST_FILE") != "YES" and not settings.get("INFOPLIST_FILE"):
-                problems.append(f"{where}: neither INFOPLIST_FILE nor GENERATE_INFOPLIST_FILE")
-            if role == "tests":
-                host = settings.get("TEST_HOST", "")
-                if f"/{product}.app/" not in host:
-                    problems.append(f"{where}: TEST_HOST does not point into {product}.app")
-                if settings.get("BUNDLE_LOADER") != "$(TEST_HOST)":
-                    problems.append(f"{where}: BUNDLE_LOADER is not $(TEST_HOST)")
-
-    problems += _scheme_problems(project_dir, objects, app_id, tests_id, product)
-    return problems
-
-
-def app_cxx_standard(ios_dir: Path) -> tuple[str | None, list[str]]:
-    """The C++ standard (CLANG_CXX_LANGUAGE_STANDARD, e.g. "c++17") the app target's own build
-    configurations set, and the problems that make it unreliable: a configuration that leaves it
-    to the project level (where the LibTorch-Lite pod's c++14 wins), or configurations that
-    disagree. Returns (None, problems) when there is no single value."""
-    ios_dir = Path(ios_dir)
-    projects = sorted(p for p in ios_dir.glob("*.xcodeproj") if p.is_dir())
-    if len(projects) != 1:
-        return None, [f"expected one .xcodeproj in {ios_dir}, found {len(projects)}"]
-    try:
-        data = parse_pbxproj((projects[0] / "project.pbxproj").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, PbxprojError) as exc:
-        return None, [f"{projects[0].name}/project.pbxproj: {exc}"]
-    objects = data.get("objects", {})
-    apps = [o for o in objects.values()
-            if isinstance(o, dict) and o.get("isa") == "PBXNativeTarget" and o.get("productType") == APP_PRODUCT_TYPE]
-    if len(apps) != 1:
-        return None, [f"expected one application target, found {len(apps)}"]
-    configs = [objects.get(c, {}) for c in objects.get(apps[0].get("buildConfigurationList"), {}).get("buildConfigurations", [])]
-    if not configs:
-        return None, [f"{apps[0].get('name')}: no build configurations"]
-    values: dict[str, str | None] = {}
-    for config in configs:
-        value = config.get("buildSettings", {}).get("CLANG_CXX_LANGUAGE_STANDARD")
-        values[str(config.get("name", "?"))] = value if isinstance(value, str) else None
-    unset = [name for name, value in values.items() if value is None]
-    if unset:
-        return None, [f"{apps[0].get('name')} ({', '.join(unset)}): CLANG_CXX_LANGUAGE_STANDARD not set on the target, "
-                      "so the LibTorch-Lite pod's c++14 applies"]
-    distinct = sorted(set(values.values()))
-    if len(distinct) != 1:
-        return None, [f"{apps[0].get('name')}: CLANG_CXX_LANGUAGE_STANDARD differs between configurations: "
-                      + ", ".join(f"{k}={v}" for k, v in sorted(values.items()))]
-    return distinct[0], []
-
-
-def referenced_paths(ios_dir: Path) -> list[str]:
-    """Paths (relative to ios/) of every file the project references, for reports and tests."""
-    ios_dir = Path(ios_dir)
-    project = next(iter(sorted(ios_dir.glob("*.xcodeproj"))))
-    data = parse_pbxproj((project / "project.pbxproj").read_text(encoding="utf-8"))
-    objects = data["objects"]
-    resolved = _resolve_paths(objects, objects[data["rootObject"]]["mainGroup"], [])
-    return sorted(p for oid, p in resolved.items() if p is not None and objects[oid]["isa"] == "PBXFileReference")
+        return getattr(pbxparse, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

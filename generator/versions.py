@@ -124,6 +124,10 @@ ANDROID_EMULATOR_ARCH = "x86_64"
 IOS_CI_RUNNER = "macos-26-intel"
 IOS_CI_XCODE = "26.6"
 IOS_CI_SIMULATOR = "iPhone 17"
+# The same image's arm64 label, for the ExecuTorch app: its Swift package ships arm64 simulator
+# slices only (CMakePresets.json@v1.4.1: ios-simulator preset PLATFORM SIMULATORARM64), so that
+# app is tested on an Apple-silicon runner.
+IOS_CI_RUNNER_EXECUTORCH = "macos-26"
 
 # ExecuTorch (--runtime executorch). A .pte runs on the same or a newer runtime, never an older
 # one, so the exporter (pip) and the app runtimes (Maven, SwiftPM) carry the same version.

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.jit.mobile
 
-from generator import android, native, pbxproj, render, syntax, versions
+from generator import android, native, pbxparse, pbxproj, render, syntax, versions
 from generator.checks import CheckReport
 from generator.tools import Java, Javac
 from test_render import _context
@@ -283,7 +283,7 @@ def _cxx_row(root: Path, host_flag: str | None) -> tuple[str, str]:
 
 def test_app_target_pins_the_cxx_standard_the_host_checks(tmp_path):
     root = _ios_project(tmp_path)
-    assert pbxproj.app_cxx_standard(root) == (versions.IOS_CXX_LANGUAGE_STANDARD, [])
+    assert pbxparse.app_cxx_standard(root) == (versions.IOS_CXX_LANGUAGE_STANDARD, [])
     flag = native.xcode_std_flag(versions.IOS_CXX_LANGUAGE_STANDARD)
     assert flag == "-std=c++17"
     assert _cxx_row(root, flag)[0] == "pass"
@@ -294,7 +294,7 @@ def test_app_target_pins_the_cxx_standard_the_host_checks(tmp_path):
 
 def _edit_app_configs(root: Path, edit) -> None:
     path = next(root.glob("*.xcodeproj")) / "project.pbxproj"
-    data = pbxproj.parse_pbxproj(path.read_text())
+    data = pbxparse.parse_pbxproj(path.read_text())
     objects = data["objects"]
     app = next(o for o in objects.values() if o.get("productType") == pbxproj.APP_PRODUCT_TYPE)
     for config_id in objects[app["buildConfigurationList"]]["buildConfigurations"]:

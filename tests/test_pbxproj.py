@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import plistlib
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import jinja2
 import pytest
 import yaml
 
-from generator import names, pbxproj, syntax, versions
+from generator import names, pbxparse, pbxproj, render, syntax, versions
 from generator.errors import UsageError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -54,29 +53,17 @@ def make_context(task: str = "image-to-image", app_name: str = "Zebraify", produ
         "platforms": ["android", "ios"], "v": versions, "generator_version": "0.0.0",
         "jni_prefix": "Java_com_example_zebra_1ify_NativeCore",
         "input_channels": 3, "detection": detection, "metadata_format": 2,
+        "runtime": "lite", "backends": [], "vulkan_model_file": None, "coreml_model_file": None,
+        "metadata_method": "scaffold_metadata",
     }
 
 
 def render_ios(out: Path, context: dict) -> Path:
-    """templates/ios plus the shared core and stand-in artifacts, as the generator lays them out."""
-    env = _environment()
-    tree = TEMPLATES / "ios"
-    for source in sorted(p for p in tree.rglob("*") if p.is_file()):
-        rel = source.relative_to(tree).as_posix()
-        target = env.from_string(rel).render(**context)
-        if target.endswith(".jinja"):
-            data = env.get_template(f"ios/{rel}").render(**context).encode("utf-8")
-            target = target[: -len(".jinja")]
-        else:
-            data = source.read_bytes()
-        (out / target).parent.mkdir(parents=True, exist_ok=True)
-        (out / target).write_bytes(data)
+    """The iOS templates (common tree, the runtime's tree, the shared core) plus stand-in
+    artifacts, as the generator lays them out."""
+    render.write_files(out, render.render_platform("ios", context))
     product = context["product_name"]
-    core = out / product / "Core"
-    core.mkdir(parents=True, exist_ok=True)
-    for name in ("inference_core.h", "inference_core.cpp"):
-        shutil.copyfile(TEMPLATES / "shared" / "cpp" / name, core / name)
-    for rel in (f"{product}/Resources/model.ptl", f"{product}/Resources/sample.png",
+    for rel in (f"{product}/Resources/{context['model_file']}", f"{product}/Resources/sample.png",
                 f"{product}Tests/Resources/expected_output.bin"):
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(b"stand-in")
@@ -96,7 +83,7 @@ def ios_dir(tmp_path) -> Path:
 
 
 def load(ios_dir: Path, product: str = PRODUCT) -> dict:
-    return pbxproj.parse_pbxproj((ios_dir / f"{product}.xcodeproj" / "project.pbxproj").read_text("utf-8"))
+    return pbxparse.parse_pbxproj((ios_dir / f"{product}.xcodeproj" / "project.pbxproj").read_text("utf-8"))
 
 
 def phase_paths(ios_dir: Path, target_name: str, isa: str) -> set[str]:
@@ -114,7 +101,7 @@ def phase_paths(ios_dir: Path, target_name: str, isa: str) -> set[str]:
 
 def _resolved(ios_dir: Path) -> tuple[list[str], list[str]]:
     data = load(ios_dir)
-    resolved = pbxproj._resolve_paths(data["objects"], data["objects"][data["rootObject"]]["mainGroup"], [])
+    resolved = pbxparse._resolve_paths(data["objects"], data["objects"][data["rootObject"]]["mainGroup"], [])
     pairs = [(oid, p) for oid, p in resolved.items() if p is not None and data["objects"][oid]["isa"] == "PBXFileReference"]
     return [oid for oid, _ in pairs], [p for _, p in pairs]
 
@@ -206,13 +193,13 @@ def test_podfile_and_workflow(tmp_path):
 @pytest.mark.parametrize("task", TASKS)
 def test_project_is_sound_for_every_task(tmp_path, task):
     out = generate(tmp_path / "ios", make_context(task))
-    assert pbxproj.check_xcode_project(out) == []
+    assert pbxparse.check_xcode_project(out) == []
 
 
 def test_every_file_in_the_right_phase(ios_dir):
     files = {p.relative_to(ios_dir).as_posix() for p in ios_dir.rglob("*") if p.is_file()}
     files = {f for f in files if ".xcodeproj/" not in f and f not in ("Podfile", ".gitignore")}
-    assert set(pbxproj.referenced_paths(ios_dir)) == files
+    assert set(pbxparse.referenced_paths(ios_dir)) == files
     app_sources = phase_paths(ios_dir, PRODUCT, "PBXSourcesBuildPhase")
     app_resources = phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
     test_sources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXSourcesBuildPhase")
@@ -294,7 +281,7 @@ def test_unreferenced_and_missing_files_are_reported(ios_dir):
     (ios_dir / PRODUCT / "Extra.swift").write_text("struct Extra {}\n")
     (ios_dir / PRODUCT / "Resources" / "labels.json").write_text("[]\n")
     (ios_dir / PRODUCT / "Resources" / "sample.png").unlink()
-    problems = pbxproj.check_xcode_project(ios_dir)
+    problems = pbxparse.check_xcode_project(ios_dir)
     assert f"{PRODUCT}/Extra.swift: on disk but not referenced by the project" in problems
     assert f"{PRODUCT}/Resources/labels.json: on disk but not referenced by the project" in problems
     assert f"{PRODUCT}/Resources/sample.png: referenced by the project but missing on disk" in problems
@@ -302,7 +289,7 @@ def test_unreferenced_and_missing_files_are_reported(ios_dir):
     # Regenerating picks the new files up.
     pbxproj.write_xcode_project(ios_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
                                 deployment_target="16.0", swift_version="5.0")
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
     assert f"{PRODUCT}/Resources/labels.json" in phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
 
 
@@ -320,7 +307,7 @@ def test_wrong_phase_and_target_are_reported(ios_dir):
     app_sources = next(o for k, o in objects.items() if k == pbxproj.object_id("PBXSourcesBuildPhase", "app:sources"))
     app_sources["files"].append(test_build)  # the test file also compiled into the app
     path.write_text(pbxproj.serialize_pbxproj(objects, root_id, comments))
-    problems = pbxproj.check_xcode_project(ios_dir)
+    problems = pbxparse.check_xcode_project(ios_dir)
     assert f"{PRODUCT}/Resources/model.ptl: not in the Resources phase of {PRODUCT}" in problems
     assert f"{PRODUCT}Tests/InferenceTests.swift: wrongly in the Sources phase of {PRODUCT}" in problems
 
@@ -329,13 +316,13 @@ def test_parse_errors_and_bad_settings_are_reported(ios_dir):
     path = ios_dir / f"{PRODUCT}.xcodeproj" / "project.pbxproj"
     text = path.read_text()
     path.write_text(text.replace("com.example.zebra-ify;", "com..zebra;", 1))
-    assert any("bundle identifier 'com..zebra' is invalid" in p for p in pbxproj.check_xcode_project(ios_dir))
+    assert any("bundle identifier 'com..zebra' is invalid" in p for p in pbxparse.check_xcode_project(ios_dir))
     path.write_text(text.replace("isa = PBXProject;", "isa = PBXProject", 1))
-    [problem] = pbxproj.check_xcode_project(ios_dir)
+    [problem] = pbxparse.check_xcode_project(ios_dir)
     assert problem.startswith(f"{PRODUCT}.xcodeproj/project.pbxproj: parse error: line ")
     path.write_text(text)
     (ios_dir / f"{PRODUCT}.xcodeproj/xcshareddata/xcschemes/{PRODUCT}.xcscheme").unlink()
-    assert pbxproj.check_xcode_project(ios_dir) == [
+    assert pbxparse.check_xcode_project(ios_dir) == [
         f"{PRODUCT}.xcodeproj/xcshareddata/xcschemes/{PRODUCT}.xcscheme: missing; `xcodebuild test -scheme {PRODUCT}` needs a shared scheme"]
 
 
@@ -367,7 +354,7 @@ def test_what_pod_install_adds_is_accepted(ios_dir):
     (ios_dir / f"{PRODUCT}.xcodeproj/project.pbxproj").write_text(pbxproj.serialize_pbxproj(objects, root_id, comments))
     (ios_dir / "Podfile.lock").write_text("PODS:\n")
     (ios_dir / f"{PRODUCT}.xcworkspace").mkdir()
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
 
 
 def test_hostile_file_names_are_quoted(ios_dir):
@@ -376,7 +363,7 @@ def test_hostile_file_names_are_quoted(ios_dir):
         (ios_dir / PRODUCT / "Resources" / name).write_bytes(b"x")
     pbxproj.write_xcode_project(ios_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
                                 deployment_target="16.0", swift_version="5.0")
-    assert pbxproj.check_xcode_project(ios_dir) == []
+    assert pbxparse.check_xcode_project(ios_dir) == []
     resources = phase_paths(ios_dir, PRODUCT, "PBXResourcesBuildPhase")
     assert {f"{PRODUCT}/Resources/{n}" for n in weird} <= resources
     text = (ios_dir / f"{PRODUCT}.xcodeproj/project.pbxproj").read_text()
@@ -393,7 +380,7 @@ def test_hostile_file_names_are_quoted(ios_dir):
                                    "équipe 🦓", "bell\x07", "-Onone", "c++17", "<group>"])
 def test_quote_round_trips(value):
     quoted = pbxproj.pbx_quote(value)
-    assert pbxproj.parse_pbxproj(f"{{key = {quoted}; list = ({quoted}, {quoted});}}") == {"key": value, "list": [value, value]}
+    assert pbxparse.parse_pbxproj(f"{{key = {quoted}; list = ({quoted}, {quoted});}}") == {"key": value, "list": [value, value]}
     bare = bool(re.fullmatch(r"[A-Za-z0-9_$/:.-]+", value)) and "//" not in value and "/*" not in value
     assert quoted.startswith('"') != bare
 
@@ -408,7 +395,7 @@ def test_parser_handles_comments_and_layout():
         empty = ( );
     }
     """
-    assert pbxproj.parse_pbxproj(text) == {"a": "1", "b": ["x", "y"], "c": {"d": "e"}, "quoted key": "é\t", "empty": []}
+    assert pbxparse.parse_pbxproj(text) == {"a": "1", "b": ["x", "y"], "c": {"d": "e"}, "quoted key": "é\t", "empty": []}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -422,8 +409,8 @@ def test_parser_handles_comments_and_layout():
     ("{a = b;", "unterminated dictionary"),
 ])
 def test_parser_errors_name_the_line(text, message):
-    with pytest.raises(pbxproj.PbxprojError, match=re.escape(message)) as info:
-        pbxproj.parse_pbxproj("\n" + text)
+    with pytest.raises(pbxparse.PbxprojError, match=re.escape(message)) as info:
+        pbxparse.parse_pbxproj("\n" + text)
     assert str(info.value).startswith("line 2:")
 
 
@@ -460,3 +447,107 @@ def test_bundle_ids():
     with pytest.raises(UsageError):
         pbxproj.write_xcode_project(Path("/nonexistent"), product_name="Zebra-ify", bundle_id="com.example.x",
                                     deployment_target="16.0", swift_version="5.0")
+
+
+# ------------------------------------------------------------------------------------------
+# Swift package (the ExecuTorch runtime)
+
+ET_PACKAGE = pbxproj.SwiftPackage(
+    name="executorch", url=versions.EXECUTORCH_SWIFTPM_URL, branch=versions.EXECUTORCH_SWIFTPM_BRANCH,
+    products=("executorch", "backend_xnnpack", "kernels_optimized", "backend_coreml"))
+
+
+@pytest.fixture
+def package_dir(tmp_path) -> Path:
+    out = render_ios(tmp_path / "ios", make_context())
+    pbxproj.write_xcode_project(out, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
+                                deployment_target=versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET,
+                                swift_version=versions.SWIFT_VERSION, package=ET_PACKAGE)
+    return out
+
+
+def _pbx(ios_dir: Path) -> Path:
+    return ios_dir / f"{PRODUCT}.xcodeproj" / "project.pbxproj"
+
+
+def test_package_project_is_sound(package_dir):
+    assert pbxparse.check_xcode_project(package_dir) == []
+    assert pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET) == []
+
+
+def test_package_objects_have_xcodes_shape(package_dir):
+    text = _pbx(package_dir).read_text("utf-8")
+    # The lines Xcode 15+ writes for a branch-pinned remote package and a linked product.
+    assert re.search(r'/\* executorch in Frameworks \*/ = \{isa = PBXBuildFile; productRef = [0-9A-F]{24} '
+                     r'/\* executorch \*/; \};', text)
+    assert re.search(r'isa = XCRemoteSwiftPackageReference;\n\t+repositoryURL = "https://github.com/pytorch/'
+                     r'executorch.git";\n\t+requirement = \{\n\t+branch = swiftpm-1.4.1;\n\t+kind = branch;', text)
+    assert re.search(r'isa = XCSwiftPackageProductDependency;\n\t+package = [0-9A-F]{24} '
+                     r'/\* XCRemoteSwiftPackageReference "executorch" \*/;\n\t+productName = backend_coreml;', text)
+    data = load(package_dir)
+    objects = data["objects"]
+    app = next(o for o in objects.values() if o.get("productType") == pbxproj.APP_PRODUCT_TYPE)
+    assert [objects[d]["productName"] for d in app["packageProductDependencies"]] == list(ET_PACKAGE.products)
+    for config in (objects[c] for c in objects[app["buildConfigurationList"]]["buildConfigurations"]):
+        assert config["buildSettings"]["OTHER_LDFLAGS"] == ["$(inherited)", "-all_load"]
+        assert config["buildSettings"]["IPHONEOS_DEPLOYMENT_TARGET"] == "17.0"
+        assert "HEADER_SEARCH_PATHS" not in config["buildSettings"]  # no Pods
+    tests = next(o for o in objects.values() if o.get("productType") == pbxproj.TEST_PRODUCT_TYPE)
+    assert "packageProductDependencies" not in tests  # linked once, into the app the tests run in
+
+
+def test_package_project_is_reproducible(package_dir, tmp_path):
+    first = _pbx(package_dir).read_bytes()
+    pbxproj.write_xcode_project(package_dir, product_name=PRODUCT, bundle_id="com.example.zebra-ify",
+                                deployment_target=versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET,
+                                swift_version=versions.SWIFT_VERSION, package=ET_PACKAGE)
+    assert _pbx(package_dir).read_bytes() == first
+
+
+@pytest.mark.parametrize("old, new, problem", [
+    ("branch = swiftpm-1.4.1;", "branch = swiftpm-1.3.0;", "not pinned to branch swiftpm-1.4.1"),
+    ("\t-all_load,\n", "\n", "lacks -all_load"),
+    ("IPHONEOS_DEPLOYMENT_TARGET = 17.0;", "IPHONEOS_DEPLOYMENT_TARGET = 16.0;", "below 17.0"),
+    ("productName = backend_coreml;", "productName = backend_mps;", "does not depend on package product backend_coreml"),
+    ('repositoryURL = "https://github.com/pytorch/executorch.git";',
+     'repositoryURL = "https://github.com/example/executorch.git";', "0 package references"),
+])
+def test_broken_package_project_is_reported(package_dir, old, new, problem):
+    path = _pbx(package_dir)
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert any(problem in p for p in problems), problems
+
+
+def test_product_missing_from_frameworks_phase_is_reported(package_dir):
+    path = _pbx(package_dir)
+    lines = path.read_text("utf-8").split("\n")
+    # Drop the xnnpack build file from the Frameworks phase's list (not the object itself).
+    kept = [line for line in lines if not (line.startswith("\t\t\t\t") and "backend_xnnpack in Frameworks" in line)]
+    assert len(kept) == len(lines) - 1
+    path.write_text("\n".join(kept), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert problems == ["Zebraify: backend_xnnpack is not in the Frameworks phase"]
+
+
+def test_dangling_product_reference_is_reported(package_dir):
+    path = _pbx(package_dir)
+    data = load(package_dir)
+    dep = next(i for i, o in data["objects"].items() if o.get("productName") == "kernels_optimized")
+    text = path.read_text("utf-8")
+    path.write_text(text.replace(f"\t\t{dep} /* kernels_optimized */ = {{", "\t\tX_UNUSED = {"), "utf-8")
+    assert any(f"refers to missing object {dep} (productRef)" in p for p in pbxparse.check_xcode_project(package_dir))
+
+
+def test_package_linked_into_the_test_bundle_is_reported(package_dir):
+    path = _pbx(package_dir)
+    text = path.read_text("utf-8")
+    data = load(package_dir)
+    dep = next(i for i, o in data["objects"].items() if o.get("productName") == "executorch")
+    marker = "\t\t\tproductType = com.apple.product-type.bundle.unit-test;"
+    assert text.count(marker) == 1
+    path.write_text(text.replace(marker, f"\t\t\tpackageProductDependencies = ({dep}, );\n{marker}"), "utf-8")
+    problems = pbxparse.check_swift_package(package_dir, ET_PACKAGE, versions.EXECUTORCH_IOS_DEPLOYMENT_TARGET)
+    assert problems == ["ZebraifyTests: links the package too; only the app target should"]
