@@ -74,8 +74,10 @@ def render_ios(out: Path, context: dict) -> Path:
     product = context["product_name"]
     core = out / product / "Core"
     core.mkdir(parents=True, exist_ok=True)
-    for name in ("inference_core.h", "inference_core.cpp"):
-        shutil.copyfile(TEMPLATES / "shared" / "cpp" / name, core / name)
+    from generator import native
+
+    for name, template in native.core_template_files("lite").items():
+        shutil.copyfile(template, core / name)
     for rel in (f"{product}/Resources/model.ptl", f"{product}/Resources/sample.png",
                 f"{product}Tests/Resources/expected_output.bin"):
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
