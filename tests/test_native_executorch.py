@@ -23,6 +23,7 @@ from generator import context as ctx, native, render, versions
 from generator.checks import CheckReport
 from generator.errors import CheckFailedError, UsageError
 from generator.metadata import METADATA_METHOD, describe
+from test_native import TwoConv
 
 pytest.importorskip("executorch.runtime", reason="the ExecuTorch wheel is not installed")
 
@@ -31,16 +32,6 @@ from generator.runtimes import executorch as et  # noqa: E402
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 METADATA = json.dumps({"format": 1, "labels": ["zebra 🦓", "horse"]}, ensure_ascii=False, separators=(",", ":"))
-
-
-class TwoConv(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.first = torch.nn.Conv2d(3, 6, 3, padding=1)
-        self.second = torch.nn.Conv2d(6, 3, 3, padding=1)
-
-    def forward(self, x):
-        return torch.tanh(self.second(torch.relu(self.first(x))))
 
 
 class TupleOut(torch.nn.Module):

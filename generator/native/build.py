@@ -116,3 +116,11 @@ def _compiler_identity(gxx: Gxx) -> str:
 
 def _define_flags(defines: Sequence[str]) -> list[str]:
     return [f"-D{d}" for d in sorted(defines)]
+
+
+def isystem_flags(include_dirs: Sequence[Path]) -> list[str]:
+    """-isystem for a runtime's headers: warnings inside them are not ours to fix."""
+    flags: list[str] = []
+    for include in include_dirs:
+        flags += ["-isystem", str(include)]
+    return flags

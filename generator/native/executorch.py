@@ -19,6 +19,7 @@ from pathlib import Path
 
 from generator import versions
 from generator.errors import ToolMissingError
+from generator.native.build import isystem_flags
 
 # The core must stay C++17 (the NDK build and Xcode use it); the wheel's headers compile in it.
 # C10_USING_CUSTOM_GENERATED_MACROS: upstream sets it PUBLIC on executorch_core (and patches it
@@ -48,10 +49,7 @@ class ExecutorchInstall:
         return f"executorch {self.version} {self.root}"
 
     def compile_flags(self) -> list[str]:
-        flags: list[str] = []
-        for include in self.include_dirs:
-            flags += ["-isystem", str(include)]
-        return flags
+        return isystem_flags(self.include_dirs)
 
     def link_flags(self) -> list[str]:
         rpath = ":".join(sorted({str(lib.parent) for lib in self.libraries} | {str(self.python_lib_dir)}))

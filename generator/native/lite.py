@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import ToolMissingError
+from generator.native.build import isystem_flags
 
 # The torch 2.14 headers need C++20; the core itself must stay valid in the standard the mobile
 # builds use, read from the generated projects (see core.check_core_standard).
@@ -35,11 +36,7 @@ class TorchInstall:
         return f"torch {self.version} {self.root}"
 
     def compile_flags(self) -> list[str]:
-        # -isystem: warnings inside torch's headers are not ours to fix.
-        flags: list[str] = []
-        for include in self.include_dirs:
-            flags += ["-isystem", str(include)]
-        return flags
+        return isystem_flags(self.include_dirs)
 
     def link_flags(self) -> list[str]:
         # libtorch.so goes last and --as-needed drops it: the lite interpreter lives in

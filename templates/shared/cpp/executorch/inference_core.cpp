@@ -139,32 +139,6 @@ std::unique_ptr<LoadedMethod> loadMethod(et::Program& program, const char* name)
   return loaded;
 }
 
-// Which output the apps use, as recorded in the metadata's "output" object ({"index":N} for a
-// tuple or list, {"key":"..."} for a dict); same reading as the lite core. The metadata is
-// compact JSON written by the generator, so `"output":{` only occurs as that key.
-struct OutputChoice {
-  bool hasKey = false;
-  int64_t index = -1;
-};
-
-OutputChoice parseOutputChoice(const std::string& json) {
-  OutputChoice choice;
-  const std::string open = "\"output\":{";
-  const auto start = json.find(open);
-  if (start == std::string::npos) return choice;
-  const auto end = json.find('}', start + open.size());
-  const size_t from = start + open.size();
-  const std::string object =
-      json.substr(from, end == std::string::npos ? std::string::npos : end - from);
-  const std::string indexField = "\"index\":";
-  const auto at = object.find(indexField);
-  if (at != std::string::npos) {
-    choice.index = std::strtoll(object.c_str() + at + indexField.size(), nullptr, 10);
-  }
-  choice.hasKey = object.find("\"key\":") != std::string::npos;
-  return choice;
-}
-
 size_t elementCount(const Tensor& tensor) { return static_cast<size_t>(tensor.numel()); }
 
 // Any real-valued tensor as float32, in the tensor's (contiguous) memory order.
@@ -240,7 +214,7 @@ bool packDetections(const std::vector<et::EValue>& outputs, std::vector<float>& 
 std::vector<float> chooseOutput(const std::vector<et::EValue>& outputs,
                                 const OutputChoice& choice, std::vector<int64_t>& shape) {
   std::vector<float> packed;
-  if (choice.index < 0 && !choice.hasKey && packDetections(outputs, packed, shape)) return packed;
+  if (choice.index < 0 && choice.key.empty() && packDetections(outputs, packed, shape)) return packed;
   size_t pick = 0;
   if (choice.index >= 0) {
     pick = static_cast<size_t>(choice.index);
@@ -249,7 +223,7 @@ std::vector<float> chooseOutput(const std::vector<et::EValue>& outputs,
                       " (it has " + std::to_string(outputs.size()) + " outputs)");
     }
   } else {
-    if (choice.hasKey && outputs.size() != 1) {
+    if (!choice.key.empty() && outputs.size() != 1) {
       throw CoreError("the metadata names a dict output by key, but a .pte keeps no output names; "
                       "export a model whose forward returns only that tensor");
     }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace scaffold {
@@ -78,5 +79,18 @@ std::vector<float> decodeBoxes(const float* packed, size_t count, bool normalize
 // scores keep the lower index first), at most maxDetections.
 std::vector<int> selectDetections(const std::vector<float>& decoded, float scoreThreshold,
                                   double iouThreshold, int maxDetections);
+
+// ---- metadata ----
+// Which output the apps use, as the generator recorded it in the metadata's "output" object
+// ({"index":N} for a tuple or list, {"key":"..."} for a dict). The metadata is compact JSON written
+// by the generator, and inside JSON strings every quote is escaped, so the literal `"output":{`
+// only occurs as that object's key; the object holds no nested objects. No choice: index -1, key
+// empty.
+struct OutputChoice {
+  std::string key;
+  int64_t index = -1;
+};
+
+OutputChoice parseOutputChoice(const std::string& json);
 
 }  // namespace scaffold

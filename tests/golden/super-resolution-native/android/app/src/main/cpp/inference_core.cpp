@@ -131,42 +131,6 @@ void selectPhoneQuantizedEngine() {
   }
 }
 
-// Which output the apps use, as the generator recorded it in the metadata's "output" object
-// ({"index":N} for a tuple or list, {"key":"..."} for a dict). The metadata is compact JSON written
-// by the generator, and inside JSON strings every quote is escaped, so the literal `"output":{`
-// only occurs as that object's key; the object holds no nested objects.
-struct OutputChoice {
-  std::string key;
-  int64_t index = -1;
-};
-
-OutputChoice parseOutputChoice(const std::string& json) {
-  OutputChoice choice;
-  const std::string open = "\"output\":{";
-  const auto start = json.find(open);
-  if (start == std::string::npos) return choice;
-  const auto end = json.find('}', start + open.size());
-  const size_t from = start + open.size();
-  const std::string object =
-      json.substr(from, end == std::string::npos ? std::string::npos : end - from);
-  const std::string indexField = "\"index\":";
-  const auto at = object.find(indexField);
-  if (at != std::string::npos) {
-    choice.index = std::strtoll(object.c_str() + at + indexField.size(), nullptr, 10);
-  }
-  const std::string keyField = "\"key\":\"";
-  const auto k = object.find(keyField);
-  if (k != std::string::npos) {
-    for (size_t i = k + keyField.size(); i < object.size() && object[i] != '"'; ++i) {
-      // The generator writes JSON with ensure_ascii off, so a key's escapes are \" and \\ (and
-      // control characters, which dict keys of real models do not contain).
-      if (object[i] == '\\' && i + 1 < object.size()) ++i;
-      choice.key.push_back(object[i]);
-    }
-  }
-  return choice;
-}
-
 // The chosen output: a dict entry, a tuple/list item, or (older assets without a choice) the first
 // tensor found.
 at::Tensor chooseTensor(const c10::IValue& output, const OutputChoice& choice) {
