@@ -7,11 +7,13 @@
 // pip wheel in `scaffold check`; it must stay valid C++17.
 #include "inference_core.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include <executorch/runtime/core/data_loader.h>
@@ -104,7 +106,8 @@ class HeapAllocator final : public et::MemoryAllocator {
 struct LoadedMethod {
   HeapAllocator methodAllocator;
   HeapAllocator tempAllocator;
-  std::vector<std::vector<uint8_t>> planned;
+  // Not zero-filled (new[] without ()): pages a plan reserves but never touches cost nothing.
+  std::vector<std::unique_ptr<uint8_t[]>> planned;
   std::vector<et::Span<uint8_t>> plannedSpans;
   std::unique_ptr<et::HierarchicalAllocator> plannedMemory;
   std::unique_ptr<et::MemoryManager> memoryManager;
@@ -121,9 +124,14 @@ std::unique_ptr<LoadedMethod> loadMethod(et::Program& program, const char* name)
   for (size_t i = 0; i < meta->num_memory_planned_buffers(); ++i) {
     const auto size = meta->memory_planned_buffer_size(i);
     if (!size.ok() || *size < 0) throw CoreError("the model's memory plan is invalid");
-    loaded->planned.emplace_back(static_cast<size_t>(*size));
+    const auto bytes = static_cast<size_t>(*size);
+    loaded->planned.emplace_back(new (std::nothrow) uint8_t[bytes == 0 ? 1 : bytes]);
+    if (!loaded->planned.back()) {
+      throw CoreError(std::string("method '") + name + "' plans " + std::to_string(bytes) +
+                      " bytes of memory, more than can be allocated; export the model again");
+    }
+    loaded->plannedSpans.emplace_back(loaded->planned.back().get(), bytes);
   }
-  for (auto& buffer : loaded->planned) loaded->plannedSpans.emplace_back(buffer.data(), buffer.size());
   loaded->plannedMemory.reset(new et::HierarchicalAllocator(
       et::Span<et::Span<uint8_t>>(loaded->plannedSpans.data(), loaded->plannedSpans.size())));
   loaded->memoryManager.reset(new et::MemoryManager(
