@@ -325,7 +325,8 @@ def _inputs(opts: ModelOptions) -> list[Path]:
 
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
-                android_api: str, use_vulkan: bool, tolerance: float, rtol: float = DEFAULT_RTOL) -> ctx.ProjectConfig:
+                android_api: str, use_vulkan: bool, tolerance: float, rtol: float = DEFAULT_RTOL,
+                runtime: str = "lite") -> ctx.ProjectConfig:
     from generator import ios
 
     validate_name(name)
@@ -335,11 +336,17 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
         raise UsageError(f"--platforms {','.join(platforms)!r} is not valid; use android, ios or android,ios")
     if android_api not in ctx.ANDROID_APIS:
         raise UsageError(f"--android-api {android_api!r} is unknown; use java or native")
+    if runtime == "executorch" and android_api == "native" and "android" in platforms:
+        # The AAR ships only its stripped JNI library and Java classes (scripts/build_android_library.sh),
+        # so C++ cannot link against it; building ExecuTorch from source inside the app is not verified here.
+        raise UsageError("--android-api native is not available with --runtime executorch: the ExecuTorch AAR has no "
+                         "C++ headers or linkable runtime for the native core; use --android-api java (same app on "
+                         "ExecuTorch's Java API) or --runtime lite for the native variant")
     product = ios.product_name_from(name)
     bundle = ios.validate_bundle_id(bundle_id) if bundle_id is not None else ios.derive_bundle_id(package)
     ordered = tuple(p for p in ctx.PLATFORMS if p in platforms)
     return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance,
-                             rtol)
+                             rtol, runtime=runtime)
 
 
 def _artifacts(exp: Exported):

@@ -242,7 +242,7 @@ def test_model_runner_converts_by_memory_format():
     assert "import org.pytorch.MemoryFormat;" in runner
     assert re.search(r"if \(tensor\.memoryFormat\(\) != MemoryFormat\.CONTIGUOUS\) \{\s*//[^\n]*\n\s*//[^\n]*\n\s*"
                      r"data = ImageTensors\.channelsLastToContiguous\(data, shape\);", runner)
-    core = (Path(render.__file__).resolve().parent.parent / "templates/shared/cpp/inference_core.cpp").read_text()
+    core = (Path(render.__file__).resolve().parent.parent / "templates/shared/cpp/lite/inference_core.cpp").read_text()
     assert "output = output.to(at::kFloat).contiguous();" in core
 
 

@@ -7,6 +7,7 @@ object file. Set SCAFFOLD_NATIVE_CACHE to a directory to keep builds across sess
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -61,8 +62,8 @@ def render_android_native(root: Path, package: str = PACKAGE) -> Path:
     cpp.mkdir(parents=True, exist_ok=True)
     for name in ("scaffold_jni.cpp", "CMakeLists.txt"):
         (cpp / name).write_text(env.get_template(f"android/app/src/main/cpp/{name}.jinja").render(**ctx))
-    for name in ("inference_core.h", "inference_core.cpp"):
-        shutil.copyfile(TEMPLATES / "shared" / "cpp" / name, cpp / name)
+    for name, template in native.core_template_files("lite").items():
+        shutil.copyfile(template, cpp / name)
     java_dir = root / "app" / "src" / "main" / "java" / ctx["package_path"]
     java_dir.mkdir(parents=True, exist_ok=True)
     template = "android/app/src/main/java/{{ package_path }}/NativeCore.java.jinja"
@@ -220,7 +221,7 @@ def test_missing_tools_raise_tool_missing(core_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(ToolMissingError, match="javac not found"):
         native.find_jni_include_dirs(Javac(path=tmp_path / "no-javac"))
-    monkeypatch.setattr(native.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ToolMissingError, match="torch not found"):
         native.find_torch()
 
@@ -580,7 +581,7 @@ def test_android_native_templates_agree(android_dir):
     assert f'System.loadLibrary("{native.JNI_LIBRARY_NAME}")' in java
     assert java.startswith(f"package {PACKAGE};\n")
     assert "{{" not in glue and "Java_com_example_zebra_1ify_NativeCore_nativeRun" in glue
-    for source in ("scaffold_jni.cpp", "inference_core.cpp"):
+    for source in ("scaffold_jni.cpp", "inference_core.cpp", "image_ops.cpp"):
         assert source in cmake
     from generator import syntax
 
@@ -620,7 +621,7 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
     from generator import render
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_dir.parent / "xdg"))
-    monkeypatch.setattr(native, "default_build_dir", lambda: cache_dir)
+    monkeypatch.setattr(native.build, "default_build_dir", lambda: cache_dir)
     context = {
         "package": PACKAGE, "package_path": PACKAGE.replace(".", "/"), "product_name": "Zebraify",
         "model_file": "model.ptl", "sample_file": "sample.png", "expected_file": "expected_output.bin",
@@ -631,8 +632,8 @@ def test_check_entry_points_report(tmp_path, model_path, sample, cache_dir, monk
     android = render_android_native(project / render.section("android")["output"])
     ios_core = project / render.section("ios")["output"] / "Zebraify" / "Core"
     ios_core.mkdir(parents=True)
-    for name in ("inference_core.h", "inference_core.cpp"):
-        shutil.copyfile(TEMPLATES / "shared" / "cpp" / name, ios_core / name)
+    for name, template in native.core_template_files("lite").items():
+        shutil.copyfile(template, ios_core / name)
     for platform, root in (("android", android), ("ios", ios_core.parent.parent)):
         for kind, source in (("model", model_path), ("sample", sample["png"]), ("expected", sample["expected"])):
             target = root / render.artifact_path(platform, kind, context)

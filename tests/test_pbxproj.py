@@ -205,12 +205,13 @@ def test_every_file_in_the_right_phase(ios_dir):
     test_sources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXSourcesBuildPhase")
     test_resources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXResourcesBuildPhase")
     assert app_sources == {f"{PRODUCT}/{n}" for n in ("ContentView.swift", "Inference.swift", f"{PRODUCT}App.swift",
-                                                     "TorchModule.mm", "Core/inference_core.cpp")}
+                                                     "TorchModule.mm", "Core/inference_core.cpp", "Core/image_ops.cpp")}
     assert app_resources == {f"{PRODUCT}/Resources/model.ptl", f"{PRODUCT}/Resources/sample.png"}
     assert test_sources == {f"{PRODUCT}Tests/InferenceTests.swift"}
     assert test_resources == {f"{PRODUCT}Tests/Resources/expected_output.bin"}
     in_phases = app_sources | app_resources | test_sources | test_resources
-    for group_only in ("Info.plist", "TorchModule.h", f"{PRODUCT}-Bridging-Header.h", "Core/inference_core.h"):
+    for group_only in ("Info.plist", "TorchModule.h", f"{PRODUCT}-Bridging-Header.h", "Core/inference_core.h",
+                       "Core/image_ops.h"):
         assert f"{PRODUCT}/{group_only}" not in in_phases
 
 

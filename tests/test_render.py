@@ -37,7 +37,7 @@ def test_shared_core_is_byte_identical_in_both_platforms():
     c = _context(android_api="native")
     android = {f.path: f.data for f in render.render_platform("android", c)}
     ios = {f.path: f.data for f in render.render_platform("ios", c)}
-    for name in ("inference_core.h", "inference_core.cpp"):
+    for name in ("inference_core.h", "inference_core.cpp", "image_ops.h", "image_ops.cpp"):
         assert android[f"app/src/main/cpp/{name}"] == ios[f"ZebraIfy/Core/{name}"]
 
 

@@ -1,343 +1,128 @@
-"""Host builds and checks of the C++ that generated projects ship.
+"""Host builds and checks of the shared C++ inference core that generated projects ship.
 
-The shared inference core (``templates/shared/cpp``) runs on phones inside LibTorch-Lite
-(iOS) and pytorch_android_lite (Android native variant). Neither can run here, but the host
-torch wheel carries the same lite interpreter with C++ headers, so this module compiles the
-core (and the Android JNI glue) with g++ against it and compares the results with what Python
-computed. ``scaffold check`` and the test suite call the functions below.
+The core (``templates/shared/cpp``) is the runtime-neutral ``image_ops.cpp`` plus one
+``inference_core.cpp`` per runtime: LibTorch-Lite's runs on phones inside LibTorch-Lite (iOS)
+and pytorch_android_lite (Android native variant), ExecuTorch's inside the ExecuTorch runtime.
+None of those runs here, but the host torch wheel carries the same lite interpreter with C++
+headers (native/lite.py) and the executorch wheel the same runtime (native/executorch.py), so
+this module compiles the core with g++ against the runtime of the project and compares the
+results with what Python computed. ``scaffold check`` and the test suite call the functions below.
 
-Builds are cached in a directory keyed by a hash of the sources, flags, compiler and torch
-build: compiling one file against the torch headers takes 15-30 s, linking takes about one.
-The core object is compiled once (position independent) and linked into both the command-line
-driver and the JNI library.
+Builds are cached in a directory keyed by a hash of the sources, flags, compiler and runtime
+build: compiling the lite core against the torch headers takes 15-30 s, the ExecuTorch core
+about 5, linking about one. The core object is compiled once (position independent) and linked
+into both the command-line driver and the JNI library.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib.metadata
-import importlib.util
 import json
-import os
 import re
-import shutil
 import struct
 import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from generator.errors import CheckFailedError, ToolMissingError
-from generator.tools import Gxx, Java, Javac, RunResult
+from generator.errors import CheckFailedError
+from generator.native import build as builds
+from generator.native.build import (COMPILE_TIMEOUT, CXX_DIR, RUN_TIMEOUT, _cached, _compile, _compiler_identity,
+                                    _define_flags, _first_error, _hash, _read, build_info)
+from generator.native.executorch import ExecutorchInstall, find_executorch
+from generator.native.lite import TorchInstall, find_torch
+from generator.tools import Gxx
 
-CXX_DIR = Path(__file__).resolve().parent / "cxx"
 CORE_DRIVER_SOURCE = CXX_DIR / "core_driver.cpp"
-JNI_CHECK_SOURCE = CXX_DIR / "NativeCoreCheck.java"
-
 CORE_HEADER = "inference_core.h"
 CORE_SOURCE = "inference_core.cpp"
-JNI_SOURCE = "scaffold_jni.cpp"
-JNI_LIBRARY_NAME = "scaffold_native"  # System.loadLibrary name in NativeCore.java
-
-# The torch 2.14 headers need C++20; the core itself must stay valid in the standard the mobile
-# builds use, read from the generated projects (see check_core_standard).
-CXX_FLAGS = ("-std=c++20", "-O1", "-fPIC")
-TORCH_LIBS = ("-ltorch_cpu", "-lc10", "-ltorch")
-COMPILE_TIMEOUT = 1200  # seconds; one torch-heavy translation unit on a slow 2-core machine
-RUN_TIMEOUT = 300
-
-_TORCH_HINT = "install the host torch wheel into this environment (make setup, or pip install torch==2.14.1)"
+OPS_HEADER = "image_ops.h"
+OPS_SOURCE = "image_ops.cpp"
+# image_ops.cpp includes no runtime header, so one object serves every runtime; C++17 as on phones.
+OPS_FLAGS = ("-std=c++17", "-O1", "-fPIC")
+RUNTIMES = ("lite", "executorch")
 
 
-# --------------------------------------------------------------------------------------------
-# Locating the host toolchain pieces
+def find_runtime(runtime: str = "lite") -> TorchInstall | ExecutorchInstall:
+    """The host install of the runtime a project's core is written for."""
+    if runtime == "executorch":
+        return find_executorch()
+    if runtime == "lite":
+        return find_torch()
+    raise ValueError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
 
 
-@dataclass(frozen=True)
-class TorchInstall:
-    """Where the installed torch wheel keeps its C++ headers and shared libraries."""
+def core_template_files(runtime: str = "lite") -> dict[str, Path]:
+    """The core's files for a runtime as the manifest maps them (file name -> template path)."""
+    from generator import render
 
-    root: Path
-    version: str
-    include_dirs: tuple[Path, ...]
-    lib_dir: Path
-
-    def compile_flags(self) -> list[str]:
-        # -isystem: warnings inside torch's headers are not ours to fix.
-        flags: list[str] = []
-        for include in self.include_dirs:
-            flags += ["-isystem", str(include)]
-        return flags
-
-    def link_flags(self) -> list[str]:
-        # libtorch.so goes last and --as-needed drops it: the lite interpreter lives in
-        # libtorch_cpu, and on CUDA wheels libtorch.so drags in ~20 CUDA libraries that double
-        # the start-up time of every driver run.
-        return [
-            f"-L{self.lib_dir}", "-Wl,--as-needed", *TORCH_LIBS, "-Wl,--no-as-needed",
-            f"-Wl,-rpath,{self.lib_dir}",
-        ]
+    files: dict[str, Path] = {}
+    for spec in (render.section("ios"), render.runtime_section("ios", runtime)):
+        for shared_rel, dest in spec.get("shared", {}).items():
+            files[Path(dest).name] = render.TEMPLATES_DIR / "shared" / shared_rel
+    return files
 
 
-def find_torch() -> TorchInstall:
-    """The installed torch wheel, found without importing it (importing takes seconds)."""
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        raise ToolMissingError(f"torch not found (builds the C++ core on the host); {_TORCH_HINT}")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    include = root / "include"
-    api_include = include / "torch" / "csrc" / "api" / "include"
-    lib_dir = root / "lib"
-    if not (include / "torch" / "csrc" / "jit" / "mobile" / "import.h").is_file():
-        raise ToolMissingError(
-            f"torch at {root} has no C++ headers (builds the C++ core on the host); {_TORCH_HINT}"
-        )
-    if not any((lib_dir / name).exists() for name in ("libtorch_cpu.so", "libtorch_cpu.dylib")):
-        raise ToolMissingError(
-            f"torch at {root} has no libtorch_cpu (builds the C++ core on the host); {_TORCH_HINT}"
-        )
-    try:
-        version = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    return TorchInstall(root, version, (include, api_include), lib_dir)
-
-
-def find_jni_include_dirs(javac: Javac | None = None) -> list[Path]:
-    """jni.h and its platform directory from the JDK that provides javac (or JAVA_HOME)."""
-    javac = javac or Javac()
-    homes: list[Path] = []
-    if os.environ.get("JAVA_HOME"):
-        homes.append(Path(os.environ["JAVA_HOME"]))
-    found = javac.find()
-    if found:
-        # javac is usually a symlink chain (/usr/bin/javac -> alternatives -> jdk/bin/javac).
-        homes.append(Path(os.path.realpath(found)).parent.parent)
-    for home in homes:
-        include = home / "include"
-        if (include / "jni.h").is_file():
-            platform_dirs = [d for d in ("linux", "darwin") if (include / d / "jni_md.h").is_file()]
-            return [include, *(include / d for d in platform_dirs)]
-    javac.verify()  # names the missing JDK if javac itself is absent
-    raise ToolMissingError(
-        "jni.h not found (builds the Android JNI glue on the host); install a full JDK, not a "
-        "JRE (Debian: apt-get install openjdk-17-jdk-headless), or set JAVA_HOME"
-    )
-
-
-def default_build_dir() -> Path:
-    """Per-user cache shared by every `scaffold check`, so the core is compiled once per change."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scaffold" / "native"
-
-
-# --------------------------------------------------------------------------------------------
-# JNI names
-
-
-def jni_mangle(text: str) -> str:
-    """Mangle a fully qualified class or method name for a JNI short name (JNI spec, 'Resolving
-    Native Method Names'): '/' and '.' become '_', '_' becomes '_1', ';' '_2', '[' '_3', and
-    anything that is not an ASCII letter or digit becomes '_0' plus four lowercase hex digits per
-    UTF-16 code unit."""
-    out: list[str] = []
-    for ch in text:
-        if ch in "/.":
-            out.append("_")
-        elif ch == "_":
-            out.append("_1")
-        elif ch == ";":
-            out.append("_2")
-        elif ch == "[":
-            out.append("_3")
-        elif ch.isascii() and ch.isalnum():
-            out.append(ch)
-        else:
-            units = ch.encode("utf-16-be")
-            for i in range(0, len(units), 2):
-                out.append(f"_0{units[i]:02x}{units[i + 1]:02x}")
-    return "".join(out)
-
-
-def jni_prefix(package: str, class_name: str = "NativeCore") -> str:
-    """The exported-symbol prefix of the native methods of ``package.class_name``; the JNI glue
-    template appends ``_<method>``. Context key ``jni_prefix`` = ``jni_prefix(package)``."""
-    if not package or not class_name:
-        raise ValueError("package and class name must not be empty")
-    return "Java_" + jni_mangle(f"{package}.{class_name}")
-
-
-# --------------------------------------------------------------------------------------------
-# Cached builds
-
-
-def _hash(*parts: bytes | str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.hexdigest()[:20]
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CheckFailedError(f"{what} missing: cannot read {path} ({exc.strerror})") from None
-
-
-def _first_error(output: str) -> str:
-    for line in output.splitlines():
-        if "error" in line:
-            return line.strip()
-    lines = [line for line in output.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
-
-
-def _compile(gxx: Gxx, args: list[str], what: str) -> RunResult:
-    result = gxx.run(args, timeout=COMPILE_TIMEOUT)
-    if result.returncode != 0:
-        raise CheckFailedError(f"g++ failed to build {what}: {_first_error(result.output)}")
-    return result
-
-
-def _cached(key_dir: Path, product: str, build) -> Path:
-    """Return key_dir/product, building it with build(tmp_path) only if it is not there yet.
-
-    The product is written under a temporary name and renamed, so an interrupted or concurrent
-    build never leaves a half-written file that a later run would trust.
-    """
-    target = key_dir / product
-    if target.exists():
-        return target
-    key_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(key_dir / f".{product}.lock"):
-        # Parallel checks (pytest -n, two `scaffold check`s) wait for one compile, not run two.
-        if target.exists():
-            return target
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{product}.", dir=key_dir)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        start = time.monotonic()
-        try:
-            build(tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        info = {"seconds": round(time.monotonic() - start, 2), "product": product}
-        (key_dir / f"{product}.build.json").write_text(json.dumps(info) + "\n")
-    return target
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no waiting, the atomic rename still keeps the cache sound
-        yield
-        return
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def build_info(artifact: Path) -> dict:
-    """How long the cached artifact took to build: {"seconds": ..} (empty if unknown)."""
-    path = artifact.parent / f"{artifact.name}.build.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _compiler_identity(gxx: Gxx) -> str:
-    exe = gxx.verify()
-    return os.path.realpath(exe)
-
-
-def _define_flags(defines: Sequence[str]) -> list[str]:
-    return [f"-D{d}" for d in sorted(defines)]
-
-
-def core_build_key(core_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> str:
-    """Cache key of the core object: its two files' bytes, the flags, compiler and torch build
+def core_build_key(core_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = (), runtime: str = "lite") -> str:
+    """Cache key of the core object: its files' bytes, the flags, compiler and runtime build
     (not the directory: identical copies in android/ and ios/ share one build)."""
     gxx = gxx or Gxx()
-    torch = find_torch()
+    install = find_runtime(runtime)
     header = _read(Path(core_dir) / CORE_HEADER, "C++ core header")
+    ops_header = _read(Path(core_dir) / OPS_HEADER, "C++ image_ops header")
     source = _read(Path(core_dir) / CORE_SOURCE, "C++ core source")
-    flags = " ".join([*CXX_FLAGS, *_define_flags(defines)])
-    return _hash("core", header, source, flags, _compiler_identity(gxx), torch.version, str(torch.root))
+    flags = " ".join([*install.cxx_flags, *_define_flags(defines)])
+    return _hash("core", runtime, header, ops_header, source, flags, _compiler_identity(gxx), install.identity)
 
 
-def build_core_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> Path:
-    """Compile inference_core.cpp from core_dir (position independent) into a cached object.
-    ``defines`` are preprocessor symbols, e.g. SCAFFOLD_USE_METAL to exercise the GPU fallback."""
+def build_core_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = (),
+                      runtime: str = "lite") -> Path:
+    """Compile inference_core.cpp from core_dir (position independent) against the host install
+    of ``runtime`` into a cached object. ``defines`` are preprocessor symbols, e.g.
+    SCAFFOLD_USE_METAL to exercise the lite core's GPU fallback."""
     gxx = gxx or Gxx()
     core_dir = Path(core_dir)
-    key = core_build_key(core_dir, gxx, defines)
-    torch = find_torch()
+    key = core_build_key(core_dir, gxx, defines, runtime)
+    install = find_runtime(runtime)
 
     def build(out: Path) -> None:
-        args = [*CXX_FLAGS, *_define_flags(defines), *torch.compile_flags(), "-I", str(core_dir),
+        args = [*install.cxx_flags, *_define_flags(defines), *install.compile_flags(), "-I", str(core_dir),
                 "-c", str(core_dir / CORE_SOURCE), "-o", str(out)]
         _compile(gxx, args, f"the C++ core {core_dir / CORE_SOURCE}")
 
     return _cached(Path(build_dir) / f"core-{key}", "inference_core.o", build)
 
 
-def build_core_driver(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = ()) -> Path:
+def build_ops_object(core_dir: Path, build_dir: Path, gxx: Gxx | None = None) -> Path:
+    """Compile the runtime-neutral image_ops.cpp from core_dir into a cached object."""
+    gxx = gxx or Gxx()
+    core_dir = Path(core_dir)
+    key = _hash("ops", _read(core_dir / OPS_HEADER, "C++ image_ops header"),
+                _read(core_dir / OPS_SOURCE, "C++ image_ops source"), " ".join(OPS_FLAGS), _compiler_identity(gxx))
+
+    def build(out: Path) -> None:
+        _compile(gxx, [*OPS_FLAGS, "-I", str(core_dir), "-c", str(core_dir / OPS_SOURCE), "-o", str(out)],
+                 f"the C++ helpers {core_dir / OPS_SOURCE}")
+
+    return _cached(Path(build_dir) / f"ops-{key}", "image_ops.o", build)
+
+
+def build_core_driver(core_dir: Path, build_dir: Path, gxx: Gxx | None = None, defines: Sequence[str] = (),
+                      runtime: str = "lite") -> Path:
     """Build (or reuse) the host driver executable around the core found in core_dir."""
     gxx = gxx or Gxx()
     core_dir = Path(core_dir)
-    core_object = build_core_object(core_dir, build_dir, gxx, defines)
-    torch = find_torch()
+    core_object = build_core_object(core_dir, build_dir, gxx, defines, runtime)
+    ops_object = build_ops_object(core_dir, build_dir, gxx)
+    install = find_runtime(runtime)
     driver_source = _read(CORE_DRIVER_SOURCE, "core driver source")
-    key = _hash("driver", core_object.parent.name, driver_source, " ".join(CXX_FLAGS))
+    key = _hash("driver", core_object.parent.name, ops_object.parent.name, driver_source, " ".join(install.cxx_flags))
 
     def build(out: Path) -> None:
-        args = [*CXX_FLAGS, "-I", str(core_dir), str(CORE_DRIVER_SOURCE), str(core_object),
-                "-o", str(out), *torch.link_flags()]
+        args = [*install.cxx_flags, "-I", str(core_dir), str(CORE_DRIVER_SOURCE), str(core_object), str(ops_object),
+                "-o", str(out), *install.link_flags()]
         _compile(gxx, args, "the core driver")
 
     return _cached(Path(build_dir) / f"driver-{key}", "core_driver", build)
-
-
-def build_jni_library(
-    jni_dir: Path,
-    core_dir: Path,
-    build_dir: Path,
-    gxx: Gxx | None = None,
-    javac: Javac | None = None,
-) -> Path:
-    """Build (or reuse) a host libscaffold_native.so from the rendered JNI glue in jni_dir and
-    the core in core_dir; load it in a JVM with -Djava.library.path=<its directory>."""
-    gxx = gxx or Gxx()
-    jni_dir, core_dir = Path(jni_dir), Path(core_dir)
-    jni_includes = find_jni_include_dirs(javac)
-    core_object = build_core_object(core_dir, build_dir, gxx)
-    torch = find_torch()
-    glue = _read(jni_dir / JNI_SOURCE, "JNI glue (render the native variant with --android-api native)")
-    key = _hash("jni", core_object.parent.name, glue, " ".join(CXX_FLAGS), *map(str, jni_includes))
-
-    def build(out: Path) -> None:
-        includes: list[str] = []
-        for include in jni_includes:
-            includes += ["-isystem", str(include)]
-        args = [
-            *CXX_FLAGS, "-shared", *includes, "-I", str(core_dir),
-            str(jni_dir / JNI_SOURCE), str(core_object), "-o", str(out), *torch.link_flags(),
-        ]
-        _compile(gxx, args, f"the JNI glue {jni_dir / JNI_SOURCE}")
-
-    return _cached(Path(build_dir) / f"jni-{key}", f"lib{JNI_LIBRARY_NAME}.so", build)
 
 
 def xcode_std_flag(standard: str | None) -> str | None:
@@ -359,7 +144,7 @@ def cmake_std_flag(cmakelists: str) -> str | None:
 
 
 def check_core_standard(core_dir: Path, std_flag: str, build_dir: Path | None = None,
-                        gxx: Gxx | None = None) -> list[str]:
+                        gxx: Gxx | None = None, runtime: str = "lite") -> list[str]:
     """Problems that make the core invalid in the standard ``std_flag`` (e.g. "-std=c++17"), the
     one the mobile build compiles it with (read from the generated project by the callers).
 
@@ -369,17 +154,21 @@ def check_core_standard(core_dir: Path, std_flag: str, build_dir: Path | None = 
     """
     gxx = gxx or Gxx()
     core_dir = Path(core_dir).resolve()
-    torch = find_torch()
-    key = _hash("std", std_flag, _read(core_dir / CORE_HEADER, "C++ core header"),
-                _read(core_dir / CORE_SOURCE, "C++ core source"), _compiler_identity(gxx), torch.version)
-    cache = Path(build_dir or default_build_dir()) / f"std-{key}.json"
+    install = find_runtime(runtime)
+    sources = [core_dir / CORE_SOURCE] + ([core_dir / OPS_SOURCE] if (core_dir / OPS_SOURCE).is_file() else [])
+    key = _hash("std", std_flag, runtime, _read(core_dir / CORE_HEADER, "C++ core header"),
+                *(_read(source, "C++ core source") for source in sources),
+                *(_read(h, "C++ core header") for h in [core_dir / OPS_HEADER] if h.is_file()),
+                _compiler_identity(gxx), install.identity)
+    cache = Path(build_dir or builds.default_build_dir()) / f"std-{key}.json"
     try:
         return json.loads(cache.read_text())
     except (OSError, ValueError):
         pass
     # SCAFFOLD_USE_METAL: the Metal branch is only compiled by iOS builds that opt in, so check it too.
-    args = [std_flag, "-fsyntax-only", "-DSCAFFOLD_USE_METAL", *torch.compile_flags(), "-I", str(core_dir),
-            str(core_dir / CORE_SOURCE)]
+    defines = [f for f in install.cxx_flags if f.startswith("-D")]
+    args = [std_flag, "-fsyntax-only", "-DSCAFFOLD_USE_METAL", *defines, *install.compile_flags(), "-I", str(core_dir),
+            *map(str, sources)]
     result = gxx.run(args, timeout=COMPILE_TIMEOUT)
     problems = [
         line.strip() for line in result.output.splitlines()
@@ -667,6 +456,7 @@ def verify_core(
     input_channels: int = 3,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
+    runtime: str = "lite",
 ) -> dict:
     """Run the project's own C++ core on the host the way the app does (PNG -> RGBA8 ->
     rgbaToChw, or rgbaToY for a luma model -> model) and compare with the expected output
@@ -678,7 +468,7 @@ def verify_core(
     line) when the input differs or the output differs by more than tolerance.
     """
     core_dir = find_core_dir(project_platform_dir)
-    driver_path = build_core_driver(core_dir, Path(build_dir or default_build_dir()), gxx)
+    driver_path = build_core_driver(core_dir, Path(build_dir or builds.default_build_dir()), gxx, runtime=runtime)
     driver = CoreDriver(driver_path)
     rgba, width, height = png_to_rgba(Path(sample_png))
     chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
@@ -741,6 +531,7 @@ def verify_pixel_helpers(
     softmax_tolerance: float = 1e-6,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
+    runtime: str = "lite",
 ) -> dict:
     """Check the core's pixel and output helpers against the generator's golden vectors.
 
@@ -755,7 +546,7 @@ def verify_pixel_helpers(
     """
     root = Path(core_or_platform_dir)
     core_dir = root if (root / CORE_SOURCE).is_file() else find_core_dir(root)
-    driver = CoreDriver(build_core_driver(core_dir, Path(build_dir or default_build_dir()), gxx))
+    driver = CoreDriver(build_core_driver(core_dir, Path(build_dir or builds.default_build_dir()), gxx, runtime=runtime))
     golden = Path(golden_dir)
     checked: list[str] = []
 
@@ -845,189 +636,6 @@ def verify_pixel_helpers(
     return {"checked": checked, "core_dir": core_dir}
 
 
-def compile_java(sources: Sequence[Path], build_dir: Path, javac: Javac | None = None) -> Path:
-    """Compile Java sources into a class directory cached under build_dir by their content."""
-    javac = javac or Javac()
-    exe = os.path.realpath(javac.verify())
-    key = _hash("java", exe, *(Path(s).read_bytes() for s in sources), *(Path(s).name for s in sources))
-    classes = Path(build_dir) / f"java-{key}"
-    if classes.is_dir():
-        return classes
-    Path(build_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".java-", dir=build_dir))
-    try:
-        result = javac.run(["-encoding", "UTF-8", "-d", str(tmp), *map(str, sources)], timeout=COMPILE_TIMEOUT)
-        if result.returncode != 0:
-            names = ", ".join(Path(s).name for s in sources)
-            raise CheckFailedError(f"javac failed on {names}: {_first_error(result.output)}")
-        try:
-            os.rename(tmp, classes)
-        except OSError:
-            if not classes.is_dir():  # a concurrent build may have won the race; that is fine
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return classes
-
-
-def run_native_core_java(
-    library: Path,
-    native_core_java: Path,
-    package: str,
-    model_path: Path,
-    input_f32: bytes,
-    shape: Sequence[int],
-    expected_bin: Path,
-    tolerance: float,
-    *,
-    bad_model: Path | None = None,
-    build_dir: Path | None = None,
-    javac: Javac | None = None,
-    java: Java | None = None,
-) -> dict:
-    """Compile the generated NativeCore.java with the host check program and run it in a JVM
-    that loads ``library``; returns the check's key=value report (max_abs_error, shape,
-    metadata, *_error). Raises CheckFailedError when a check inside the JVM failed."""
-    java = java or Java()
-    classes = compile_java([Path(native_core_java), JNI_CHECK_SOURCE], Path(build_dir or default_build_dir()), javac)
-    with tempfile.TemporaryDirectory(prefix="scaffold-jni-") as tmp:
-        input_path = Path(tmp, "input.f32")
-        input_path.write_bytes(input_f32)
-        args = [
-            f"-Djava.library.path={Path(library).parent}", "-cp", str(classes), "NativeCoreCheck",
-            f"{package}.NativeCore", str(model_path), str(input_path),
-            ",".join(str(int(d)) for d in shape), str(expected_bin), repr(float(tolerance)),
-        ]
-        if bad_model is not None:
-            args.append(str(bad_model))
-        result = java.run(args, timeout=RUN_TIMEOUT)
-    report = _key_values(result.stdout)
-    if "metadata_hex" in report:
-        report["metadata"] = bytes.fromhex(report.pop("metadata_hex")).decode("utf-8")
-    if "max_abs_error" in report:
-        report["max_abs_error"] = float(report["max_abs_error"])
-    report["returncode"] = result.returncode
-    if result.returncode != 0:
-        reason = report.get("failure") or report.get("error") or _first_error(result.output)
-        raise CheckFailedError(f"NativeCore (JNI) check failed: {reason}")
-    return report
-
-
-def verify_jni(
-    android_dir: Path,
-    package: str,
-    model_path: Path,
-    sample_png: Path,
-    expected_bin: Path,
-    mean: Sequence[float],
-    std: Sequence[float],
-    tolerance: float = 1e-5,
-    *,
-    input_channels: int = 3,
-    build_dir: Path | None = None,
-    gxx: Gxx | None = None,
-    javac: Javac | None = None,
-    java: Java | None = None,
-) -> dict:
-    """The native variant end to end on the host: build the rendered JNI glue + core into a
-    host library, load it from a JVM through the rendered NativeCore.java, feed it the sample
-    (converted by the core's rgbaToChw) and compare with the expected output."""
-    android_dir = Path(android_dir)
-    jni_dir = android_dir / "app" / "src" / "main" / "cpp"
-    native_core_java = android_dir / "app" / "src" / "main" / "java" / Path(*package.split(".")) / "NativeCore.java"
-    if not native_core_java.is_file():
-        raise CheckFailedError(f"{native_core_java} missing; the project was not generated with --android-api native")
-    build_dir = Path(build_dir or default_build_dir())
-    library = build_jni_library(jni_dir, jni_dir, build_dir, gxx, javac)
-    driver = CoreDriver(build_core_driver(jni_dir, build_dir, gxx))
-    rgba, width, height = png_to_rgba(Path(sample_png))
-    chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
-    report = run_native_core_java(
-        library, native_core_java, package, Path(model_path), chw, shape,
-        Path(expected_bin), tolerance, build_dir=build_dir, javac=javac, java=java,
-    )
-    report["library"] = library
-    return report
-
-
-# --------------------------------------------------------------------------------------------
-# `scaffold check` entry points (generator/check.py and generator/ios.py call these)
-
-
-def _platform_paths(project_dir: Path, platform: str, context: dict) -> dict[str, Path]:
-    from generator import render
-
-    root = Path(project_dir) / render.section(platform)["output"]
-    paths = {"root": root}
-    for kind in ("model", "sample", "expected", "goldens"):
-        if kind in render.section(platform)["artifacts"]:
-            paths[kind] = root / render.artifact_path(platform, kind, context)
-    return paths
-
-
-def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_flag: str | None, where: str) -> bool:
-    name = "C++ core reproduces the expected output (host LibTorch)"
-    try:
-        result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
-                             context["mean"], context["std"], float(context["tolerance"]),
-                             rtol=float(context["rtol"]), input_channels=context.get("input_channels", 3))
-    except ToolMissingError as exc:
-        report.skip(scope, name, str(exc))
-        return False
-    except CheckFailedError as exc:
-        report.add(scope, name, False, str(exc))
-        return False
-    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
-                                  f"{result['run_ms']:.1f} ms on the host")
-    if context["task"] == "detection":
-        name = "C++ detection decode and NMS match torchvision on the expected output"
-        try:
-            count = verify_detections(result["driver"], paths["expected"], context)
-            report.add(scope, name, True, f"{count} boxes kept, indices exact")
-        except CheckFailedError as exc:
-            report.add(scope, name, False, str(exc))
-    if context["task"] == "image-to-image" and context.get("input_channels", 3) == 1:
-        name = "C++ yToRgba (Y output + upscaled CbCr) matches the generator's picture"
-        try:
-            verify_luma_picture(result["driver"], paths["sample"], paths["expected"], context)
-            report.add(scope, name, True, "bit-exact on the expected output")
-        except CheckFailedError as exc:
-            report.add(scope, name, False, str(exc))
-    name = f"C++ core compiles in the standard of {where}"
-    if std_flag is None:
-        report.add(scope, name, False, f"no C++ standard could be read from {where}")
-        return True
-    problems = check_core_standard(result["core_dir"], std_flag)
-    report.add(scope, name, not problems,
-               f"g++ {std_flag}: no errors in the core's own files" if not problems else problems[0])
-    return True
-
-
-def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> None:
-    """`scaffold check` row: the app target itself pins CLANG_CXX_LANGUAGE_STANDARD (else the
-    LibTorch-Lite pod's c++14 applies), and it is the standard the host compiles the core with."""
-    from generator import pbxproj
-
-    name = "iOS app target's C++ standard is the one the core is checked with"
-    standard, problems = pbxproj.app_cxx_standard(ios_root)
-    flag = xcode_std_flag(standard)
-    if problems:
-        report.add("ios", name, False, problems[0])
-    elif flag is None:
-        report.add("ios", name, False, f"CLANG_CXX_LANGUAGE_STANDARD = {standard} has no g++ equivalent; set e.g. c++17")
-    else:
-        report.add("ios", name, flag == host_flag,
-                   f"app target: {standard} in every configuration; host check: {host_flag or 'none'}")
-
-
-def ios_std_flag(ios_root: Path) -> str | None:
-    """The g++ flag for the C++ standard the Xcode app target builds the core with."""
-    from generator import pbxproj
-
-    return xcode_std_flag(pbxproj.app_cxx_standard(ios_root)[0])
-
-
 def verify_detections(driver_path: Path, expected_bin: Path, context: dict) -> int:
     """The core's decodeYolo/decodeBoxes + selectDetections on the expected output against
     goldens.decode_detections (box_convert) and select_detections (torchvision.ops.nms); returns
@@ -1079,51 +687,3 @@ def verify_luma_picture(driver_path: Path, sample_png: Path, expected_bin: Path,
     if rgba_to_argb(pixels) != expected:
         first = next((i for i, (a, e) in enumerate(zip(_ints(rgba_to_argb(pixels)), _ints(expected))) if a != e), -1)
         raise CheckFailedError(f"C++ yToRgba differs from the generator's picture (first difference at pixel {first})")
-
-
-def check_ios(project_dir: Path, context: dict, report) -> None:
-    """Build the iOS project's copy of the core on the host and run it on the sample, in the C++
-    standard the app target compiles it with."""
-    paths = _platform_paths(project_dir, "ios", context)
-    _report_core(report, "ios", paths, context, ios_std_flag(paths["root"]), "the Xcode app target")
-
-
-def check_android(project_dir: Path, context: dict, report) -> None:
-    """The native variant: the core on the sample, its pixel helpers on the goldens, and the
-    JNI glue loaded in a JVM through the generated NativeCore class."""
-    scope = "android"
-    paths = _platform_paths(project_dir, "android", context)
-    cmakelists = paths["root"] / "app" / "src" / "main" / "cpp" / "CMakeLists.txt"
-    std_flag = cmake_std_flag(cmakelists.read_text(encoding="utf-8")) if cmakelists.is_file() else None
-    if not _report_core(report, scope, paths, context, std_flag, "app/src/main/cpp/CMakeLists.txt"):
-        return
-    name = "C++ pixel and output helpers match the golden vectors"
-    shape = list(context["output_shape"])
-    out_h, out_w = (shape[-2], shape[-1]) if len(shape) >= 3 else (0, 0)
-    image_task = context["task"] == "image-to-image"
-    detection = context.get("detection")
-    try:
-        pixel = verify_pixel_helpers(
-            paths["root"], paths["goldens"], width=context["input_width"], height=context["input_height"],
-            mean=context["mean"], std=context["std"],
-            output_mean=context["output_mean"] if image_task else None,
-            output_std=context["output_std"] if image_task else None,
-            output_size=(out_w, out_h) if out_w and out_h else None,
-            input_channels=context.get("input_channels", 3),
-            detection=detection, detection_classes=int(shape[-1]) - 5 if detection else 0,
-        )
-        report.add(scope, name, True, ", ".join(pixel["checked"]))
-    except CheckFailedError as exc:
-        report.add(scope, name, False, str(exc))
-    name = "NativeCore (JNI) runs the model in a JVM"
-    try:
-        result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
-                            context["mean"], context["std"], float(context["tolerance"]),
-                            input_channels=context.get("input_channels", 3))
-    except ToolMissingError as exc:
-        report.skip(scope, name, str(exc))
-        return
-    except CheckFailedError as exc:
-        report.add(scope, name, False, str(exc))
-        return
-    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}; errors map to Java exceptions")
