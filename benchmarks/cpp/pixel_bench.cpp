@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "inference_core.h"
+#include "image_ops.h"
 
 namespace {
 
