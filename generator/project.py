@@ -279,7 +279,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         progress("measuring the int8 model against the float one")
         with _timed(timings, "agreement"):
             quantization, step = _measure_int8(result.path, float_module, qmodel, example, calib, meta, opts.quantize)
-        notes.append(quantization["summary"])
+        notes += [quantization["summary"], f"int8 calibration: {calib.source}"]
     if engine:
         notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
                      "engine, which the phones use")
