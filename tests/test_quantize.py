@@ -219,3 +219,21 @@ def test_cli_bad_inputs_exit_nonzero_with_one_line(tiny_file, tmp_path):
                 "-o", str(tmp_path / "x"), "--quantize", "int8", "--allow-float")
     assert r.returncode == 0, r.stderr
     assert "exported in float" in r.stdout
+
+
+def test_executorch_int8_pt2e_lowers_to_xnnpack_and_agrees(tmp_path):
+    from generator.runtimes import executorch as et
+
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5)).eval()
+    xs = fit(8)
+    ep = quantize.quantize_executorch(model, xs[0], xs)
+    step = quantize.executorch_output_step(ep)
+    assert step is not None and step > 0
+    [asset] = et.export(ep, xs[0], tmp_path, "{}")
+    assert asset.delegation.lines() and "XnnpackBackend" in " ".join(asset.delegation.lines())
+    out = [et.verify(asset.path, x) for x in xs]
+    ref = [model(x).detach().numpy() for x in xs]
+    a = quantize.measure(META, ref, [o.numpy() for o in out], min_agreement=0.75)
+    assert a.passed, a.line()
+    assert max(float(np.abs(r - o.numpy()).max()) for r, o in zip(ref, out)) < 10 * step
