@@ -11,6 +11,7 @@ classifier top-1 agreement >= 99% on held-out pictures.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -107,7 +108,7 @@ def classifier_agreement(samples: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--samples", type=Path, default=REPO / "build" / "samples")
+    parser.add_argument("--samples", type=Path, default=Path(os.environ.get("SCAFFOLD_SAMPLES", REPO / "build" / "samples")))
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
