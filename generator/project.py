@@ -4,6 +4,7 @@ load -> export -> verify -> describe -> goldens -> render platforms -> stamp -> 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import __version__, context as ctx, goldens, output as output_dir, qengine, record, render, versions
+from generator import __version__, context as ctx, goldens, output as output_dir, qengine, quantize, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, UsageError
 from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
@@ -63,6 +64,7 @@ class ModelOptions:
     iou_threshold: float | None = None
     box_units: str | None = None
     scores: str | None = None
+    quantize: quantize.QuantizeOptions | None = None
 
     def detection_options(self) -> dict[str, Any]:
         return {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
@@ -84,6 +86,8 @@ class Exported:
     range_reason: str = ""
     param_bytes: int | None = None
     quantized_engine: str | None = None  # the engine the host references ran on, for quantized models
+    quantization: dict[str, Any] | None = None  # --quantize int8: what was done and what it cost
+    output_step: float | None = None  # the int8 output's quantization step (the device tolerance's basis)
 
     def model_record(self, generator: str = __version__) -> dict[str, Any]:
         return {
@@ -97,6 +101,7 @@ class Exported:
             "asset_bytes": self.export.size,
             "max_abs_error": float(f"{self.max_abs_error:.6g}"),
             **({"quantized_engine": self.quantized_engine} if self.quantized_engine else {}),
+            **({"quantization": self.quantization} if self.quantization else {}),
         }
 
 
@@ -239,6 +244,23 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
                         input_shape=tensor_input[0] if tensor_input else None,
                         input_dtype=tensor_input[1] if tensor_input else None,
                         input_channels=channels, detection=detection)
+    float_module = qmodel = calib = None
+    if opts.quantize is not None:
+        progress("calibrating and quantizing to int8")
+        with _timed(timings, "quantize"):
+            qengine.select(qengine.PHONE_ENGINE)
+            engine = qengine.PHONE_ENGINE
+            calib = quantize.calibration_set(opts.quantize, meta, opts.sample_image)
+            qmodel = quantize.quantize_lite(loaded.module, calib.fit, allow_float=opts.quantize.allow_float)
+        notes += calib.notes
+        if qmodel is None:
+            engine = None
+            notes.append("--allow-float: the model has no layers int8 quantization applies to; exported in float")
+        else:
+            # Everything downstream (asset, verification, goldens) is the int8 model's, on qnnpack.
+            float_module, loaded = loaded.module, dataclasses.replace(loaded, module=qmodel)
+            reference = first_tensor(call_module(qmodel, example, "the int8 model"), "the int8 model",
+                                     key=meta.output_key, index=meta.output_index)
     progress("exporting for the lite interpreter")
     with _timed(timings, "export"):
         result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
@@ -252,11 +274,49 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
     notes += torchvision_ops_notes(result.operators)
     notes += size_notes(result.size)
+    quantization = step = None
+    if qmodel is not None:
+        progress("measuring the int8 model against the float one")
+        with _timed(timings, "agreement"):
+            quantization, step = _measure_int8(result.path, float_module, qmodel, example, calib, meta, opts.quantize)
+        notes += [quantization["summary"], f"int8 calibration: {calib.source}"]
     if engine:
         notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
                      "engine, which the phones use")
     return Exported(loaded, meta, result.path, result, err, golden, notes + list(result.warnings), timings, range_reason,
-                    _param_bytes(loaded.module, bool(engine)), engine)
+                    _param_bytes(loaded.module, bool(engine)), engine, quantization, step)
+
+
+def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, calib: Any, meta: Metadata,
+                  options: quantize.QuantizeOptions) -> tuple[dict[str, Any], float | None]:
+    """Agreement of the int8 asset (run by the lite interpreter) with the float model; refuses
+    below --min-agreement. Returns the scaffold.toml record and the output's quantization step."""
+    from generator.verify import load_lite
+
+    lite = load_lite(asset)
+    ref = [run_module(float_module, x, "the model", key=meta.output_key, index=meta.output_index).numpy()
+           for x in calib.measure]
+    out = [run_module(lite, x, "the int8 model", key=meta.output_key, index=meta.output_index).numpy()
+           for x in calib.measure]
+    agreement = quantize.measure(meta, ref, out, options.min_agreement)
+    quantize.check(agreement)
+    step = quantize.lite_output_step(qmodel, example)
+    record_ = {"scheme": options.scheme, "engine": qengine.PHONE_ENGINE, "summary": agreement.line(),
+               "calibration": calib.source,
+               "float_parameter_bytes": _param_bytes(float_module) or 0, "agreement": agreement.record(),
+               **({"output_step": float(f"{step:.6g}")} if step else {})}
+    return record_, step
+
+
+def _int8_rows(exp: Exported) -> list[tuple[str, str]]:
+    q = exp.quantization
+    assert q is not None
+    floats = q["float_parameter_bytes"]
+    size = (f"float {floats} bytes (raw parameters; a float .ptl is within 0.2% of them); int8 asset {exp.export.size} bytes"
+            + (f" = {floats / exp.export.size:.2f}x smaller" if floats else ""))
+    return [("int8 size", size), ("int8 calibration", q["calibration"]), ("int8 cost", q["summary"]),
+            *([("int8 output step", f"{q['output_step']:g} (the device tolerance: one quantization step of the output)")]
+              if "output_step" in q else [])]
 
 
 def report_markdown(exp: Exported) -> str:
@@ -278,6 +338,7 @@ def report_markdown(exp: Exported) -> str:
         ("bytecode version", f"{e.bytecode_version} (host wrote {e.bytecode_written}; runtimes load <= {versions.LITE_BYTECODE_MAX})"),
         ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes
                                             else " (raw parameter bytes not comparable: quantized weights sit in packed parameters)" if exp.quantized_engine else "")),
+        *(_int8_rows(exp) if exp.quantization else []),
         ("quantized engine", f"{exp.quantized_engine} (what the phones run; every host reference used it)" if exp.quantized_engine else "not quantized"),
         ("operators", f"{len(e.operators)}: " + ", ".join(e.operators)),
         ("max abs error vs source", f"{exp.max_abs_error:.3g}"),
@@ -321,7 +382,8 @@ EXPORT_OWNERSHIP = output_dir.Ownership("metadata.json", _is_export_metadata, fr
 def _inputs(opts: ModelOptions) -> list[Path]:
     """Files the run reads: DIR may not hold any of them (--force would delete them)."""
     model = opts.model.rpartition(":")[0] if _is_factory(opts.model) else opts.model
-    return [Path(p) for p in (model, opts.weights, opts.labels, opts.sample_image) if p]
+    calibration = opts.quantize.calibration if opts.quantize else None
+    return [Path(p) for p in (model, opts.weights, opts.labels, opts.sample_image, calibration) if p]
 
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
@@ -364,7 +426,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 input_shape: str | None = None, input_dtype: str | None = None,
                 score_threshold: float | None = None, iou_threshold: float | None = None,
                 box_units: str | None = None, scores: str | None = None,
-                find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
+                quantize_scheme: str | None = None, calibration: Path | None = None, min_agreement: float | None = None,
+                allow_float: bool = False, find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     arguments = dict(locals())  # first: exactly new's arguments, which scaffold.toml keeps for `scaffold update`
     from generator import update
@@ -378,11 +441,17 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
     output = Path(output) if output is not None else Path(name)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index,
-                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
+                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
+                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float))
     notes: list[str] = []
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
         notes += exp.notes
+        if exp.output_step and exp.output_step > config.tolerance:
+            # Phone int8 kernels may round the last requantization differently: one output step.
+            config = dataclasses.replace(config, tolerance=float(f"{exp.output_step:.6g}"))
+            exp.quantization["device_tolerance"] = ("model.tolerance is output_step, one quantization step of the int8 output: "
+                                                    "the phones' int8 kernels may round the last requantization differently")
         (stage / "export" / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
         (stage / "export" / "report.md").write_text(report_markdown(exp))
         (stage / record.FILE_NAME).write_text(record.dumps(config, exp.meta, exp.model_record(), options))
@@ -425,12 +494,15 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  output_key: str | None = None, output_index: int | None = None,
                  input_shape: str | None = None, input_dtype: str | None = None,
                  score_threshold: float | None = None, iou_threshold: float | None = None,
-                 box_units: str | None = None, scores: str | None = None, progress: Progress = _noop) -> Exported:
+                 box_units: str | None = None, scores: str | None = None,
+                 quantize_scheme: str | None = None, calibration: Path | None = None, min_agreement: float | None = None,
+                 allow_float: bool = False, progress: Progress = _noop) -> Exported:
     """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
     output = Path(output)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
-                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores)
+                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
+                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float))
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=EXPORT_OWNERSHIP) as stage:
         exp = export_pipeline(opts, stage, progress)
         (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))

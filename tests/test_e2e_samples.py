@@ -92,6 +92,34 @@ def test_classifier_sample_with_labels(classifier_sample, tmp_path):
     _check(tmp_path / "shapes")
 
 
+def test_classifier_sample_int8_from_factory(classifier_sample, tmp_path):
+    """--quantize int8 on held-out pictures the sample's own drawing code makes: about 4x smaller,
+    the agreement measured and recorded, the device tolerance one output step, host checks pass."""
+    sys.path.insert(0, str(REPO / "samples" / "classifier"))
+    try:
+        import shapes
+    finally:
+        sys.path.pop(0)
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    rng = np.random.default_rng(2024)
+    for i in range(32):
+        shapes.draw_example(rng, 96)[0].save(pictures / f"shape{i:02d}.png")
+    proc = run_cli("new", "shapes", "--model", f"{REPO / 'samples/classifier/model.py'}:build_classifier",
+                   "--weights", str(classifier_sample / "weights.pth"), "--input-size", "96x96",
+                   "--labels", str(classifier_sample / "labels.txt"), "--sample-image", str(classifier_sample / "sample.png"),
+                   "--quantize", "int8", "--calibration", str(pictures), "--min-agreement", "0.75",
+                   "--platforms", "android", "--output", str(tmp_path / "shapes"))
+    assert proc.returncode == 0, proc.stderr
+    assert "top-1 agreement" in proc.stdout and "held out" in proc.stdout
+    config, _, model = record.load(tmp_path / "shapes")
+    q = model["quantization"]
+    assert q["agreement"]["pictures"] == 8 and q["agreement"]["value"] >= 0.75
+    assert config.tolerance == q["output_step"]
+    assert q["float_parameter_bytes"] / model["asset_bytes"] > 3.4
+    _check(tmp_path / "shapes")
+
+
 def test_detector_sample_on_android_native_and_ios(detector_sample, tmp_path):
     """--task detection is required (a 1x64x8 output is not guessed); the goldens must find the
     sample's three shapes with their labels, and every host check must pass."""

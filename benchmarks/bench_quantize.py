@@ -1,0 +1,133 @@
+"""--quantize int8, one run: asset size and host latency, float vs int8, for both runtimes.
+
+MobileNetV2 (torchvision, 224x224, random weights) calibrated on synthetic pictures; then the
+classifier sample (trained weights) on held-out pictures its own drawing code makes.
+Targets: int8 asset >= 3.9x smaller for both runtimes; ExecuTorch int8 faster than ExecuTorch fp32;
+classifier top-1 agreement >= 99% on held-out pictures.
+
+    PYTHONPATH=. python benchmarks/bench_quantize.py [--samples build/samples] [--runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from generator import goldens, qengine, quantize  # noqa: E402
+from generator.export import export as export_lite  # noqa: E402
+from generator.loading import LoadedModel  # noqa: E402
+from generator.metadata import Metadata  # noqa: E402
+from generator.verify import load_lite  # noqa: E402
+
+
+def _latency_ms(run, x, runs: int) -> float:
+    run(x)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def _synthetic(meta: Metadata, n: int) -> list:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pictures = []
+    for _ in range(n):
+        # Smooth colour fields with noise: closer to photos' activation ranges than white noise.
+        base = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
+        img = Image.fromarray(base).resize((meta.input_width, meta.input_height), Image.BILINEAR)
+        arr = np.clip(np.asarray(img, dtype=np.int16) + rng.integers(-20, 21, (meta.input_height, meta.input_width, 3)), 0, 255)
+        pictures.append(goldens.input_tensor(Image.fromarray(arr.astype(np.uint8)), meta))
+    return pictures
+
+
+def lite_rows(model, meta, fit, x, runs, tmp: Path) -> list[tuple]:
+    loaded = LoadedModel("factory", model, "bench", "-")
+    f = export_lite(loaded, x, tmp / "f", "{}")
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, fit)
+        qi = export_lite(LoadedModel("factory", q, "bench", "-"), x, tmp / "q", "{}")
+        fl, ql = load_lite(f.path), load_lite(qi.path)
+        f_ms, q_ms = _latency_ms(fl, x, runs), _latency_ms(ql, x, runs)
+    return [("lite fp32", f.size, f_ms, 1.0, 1.0), ("lite int8", qi.size, q_ms, f.size / qi.size, f_ms / q_ms)]
+
+
+def et_rows(model, fit, x, runs, tmp: Path) -> list[tuple]:
+    from executorch.runtime import Runtime
+
+    from generator.runtimes import executorch as et
+
+    (tmp / "ef").mkdir()
+    (tmp / "eq").mkdir()
+    [f] = et.export(model, x, tmp / "ef", "{}")
+    ep = quantize.quantize_executorch(model, x, fit)
+    [q] = et.export(ep, x, tmp / "eq", "{}")
+    rt = Runtime.get()
+    fm = rt.load_program(f.path).load_method("forward")
+    qm = rt.load_program(q.path).load_method("forward")
+    f_ms = _latency_ms(lambda t: fm.execute([t]), x.contiguous(), runs)
+    q_ms = _latency_ms(lambda t: qm.execute([t]), x.contiguous(), runs)
+    return [("executorch fp32", f.size, f_ms, 1.0, 1.0), ("executorch int8", q.size, q_ms, f.size / q.size, f_ms / q_ms)]
+
+
+def classifier_agreement(samples: Path) -> tuple[float, int]:
+    sys.path.insert(0, str(REPO / "samples" / "classifier"))
+    import shapes
+    from model import build_classifier
+
+    model = build_classifier()
+    model.load_state_dict(torch.load(samples / "classifier" / "weights.pth", weights_only=True))
+    model.eval()
+    meta = Metadata("classification", 96, 96, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), (1, 6))
+    rng = np.random.default_rng(7)
+    xs = [goldens.input_tensor(shapes.draw_example(rng, 96)[0], meta) for _ in range(232)]
+    fit, held = xs[:32], xs[32:]
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, fit)
+        with torch.no_grad():
+            ref = [model(x).numpy() for x in held]
+            out = [q(x).numpy() for x in held]
+    return quantize.measure(meta, ref, out).value, len(held)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=Path, default=Path(os.environ.get("SCAFFOLD_SAMPLES", REPO / "build" / "samples")))
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(weights=None).eval()
+    meta = Metadata("classification", 224, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), (1, 1000))
+    fit = _synthetic(meta, 16)
+    x = fit[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = lite_rows(model, meta, fit, x, args.runs, Path(tmp)) + et_rows(model, fit, x, args.runs, Path(tmp))
+    print("| MobileNetV2 224x224 | asset bytes | host ms (median) | x smaller than fp32 | x faster than fp32 |")
+    print("|---|---|---|---|---|")
+    for name, size, ms, smaller, faster in rows:
+        print(f"| {name} | {size} | {ms:.1f} | {smaller:.2f} | {faster:.2f} |")
+    value, n = classifier_agreement(args.samples)
+    print(f"\nclassifier sample: int8 top-1 agreement with float {value:.3f} on {n} held-out pictures (target 0.99)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""`--quantize int8`: calibration pictures, post-training static quantization for each runtime,
+and what it cost, measured against the float model on the user's own pictures.
+
+Lite: FX graph mode (`prepare_fx`/`convert_fx` with the qnnpack qconfig mapping): it takes any
+traceable nn.Module without QuantStub edits and fuses conv+bn+relu first; the graph keeps float
+inputs and outputs (quantize at the entry, dequantize at the exit), so the apps stay unchanged.
+ExecuTorch: PT2E with the XNNPACK quantizer (symmetric int8) on the torch.export'ed program, then
+lowered to XNNPACK as the float path is.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from generator.errors import ModelError, UsageError
+
+SCHEMES = ("int8",)
+# Below 8 pictures the activation ranges the observers record come from too few scenes (one
+# odd picture moves a per-tensor min/max), and an agreement measured on fewer than 8 moves in
+# steps of more than 12%: not a number to ship on.
+MIN_PICTURES = 8
+# With twice the minimum, a quarter is held out: the agreement is then measured on pictures the
+# observers never saw, while calibration still keeps at least 12.
+HOLD_OUT_FROM = 2 * MIN_PICTURES
+HOLD_OUT_EVERY = 4
+MAX_ENTRIES = 10_000  # directory entries looked at: a huge folder is not walked for minutes
+MAX_PICTURES = 200  # pictures used (sorted by name): histogram observers cost time per picture
+MAX_FILE_BYTES = 64 << 20
+AUGMENTED = 16  # sample picture variants when no --calibration DIR is given
+# --min-agreement defaults: what the headline metric must reach (fraction 0..1).
+DEFAULT_MIN_AGREEMENT = {
+    "classification": 0.90,  # top-1 label the same as the float model's
+    "segmentation": 0.90,  # pixels with the same argmax class
+    "detection": 0.80,  # shown boxes matched (same label, IoU >= 0.5)
+    "image-to-image": 0.50,  # 8-bit output values within one level (int8 steps are about a level)
+    "tensor": 0.90,  # values within 1% of the float output's range
+}
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    scheme: str
+    calibration: Path | None = None
+    min_agreement: float | None = None
+    allow_float: bool = False
+
+
+def parse_options(quantize: str | None, calibration: Path | None, min_agreement: float | None,
+                  allow_float: bool) -> QuantizeOptions | None:
+    """Validate the flags before anything slow runs; None when no quantization was asked."""
+    if quantize is None:
+        extra = [f for f, v in (("--calibration", calibration), ("--min-agreement", min_agreement),
+                                ("--allow-float", allow_float or None)) if v is not None]
+        if extra:
+            raise UsageError(f"{extra[0]} only applies with --quantize int8; add --quantize int8 or drop {extra[0]}")
+        return None
+    if quantize not in SCHEMES:
+        raise UsageError(f"--quantize {quantize!r} is not supported; use --quantize int8")
+    if min_agreement is not None and not (0.0 <= min_agreement <= 1.0) or (min_agreement is not None and math.isnan(min_agreement)):
+        raise UsageError(f"--min-agreement {min_agreement} must be a fraction from 0 to 1, e.g. 0.95")
+    if calibration is not None:
+        calibration = Path(calibration)
+        if not calibration.is_dir():
+            raise UsageError(f"--calibration {calibration} is not a directory; pass a folder of pictures")
+    return QuantizeOptions(quantize, calibration, min_agreement, allow_float)
+
+
+# ---- calibration pictures ------------------------------------------------------------------------
+
+@dataclass
+class Calibration:
+    fit: list[Any]  # input tensors the observers see
+    measure: list[Any]  # input tensors the agreement is measured on
+    source: str  # one line for the summary
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _augment(img, rng: random.Random):
+    from PIL import Image, ImageEnhance, ImageOps
+
+    w, h = img.size
+    if rng.random() < 0.5:
+        img = ImageOps.mirror(img)
+    scale = rng.uniform(0.7, 1.0)
+    cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+    x0, y0 = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    img = img.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.BILINEAR)
+    return ImageEnhance.Brightness(img).enhance(rng.uniform(0.7, 1.3))
+
+
+def _directory_pictures(directory: Path, width: int, height: int) -> tuple[list[Any], int]:
+    from generator import goldens
+
+    try:
+        with os.scandir(directory) as it:
+            names = []
+            for entry in it:
+                names.append(entry.name)
+                if len(names) >= MAX_ENTRIES:
+                    break
+    except OSError as exc:
+        raise UsageError(f"--calibration {directory} cannot be read ({exc.strerror}); check its permissions") from None
+    pictures, skipped = [], 0
+    for name in sorted(names):
+        if len(pictures) >= MAX_PICTURES:
+            break
+        path = directory / name
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+                skipped += 1
+                continue
+            # The app's own loading: EXIF rotation, 16-bit scaling, alpha, Pillow bilinear resize.
+            pictures.append(goldens.load_sample(path, width, height))
+        except (UsageError, OSError):
+            skipped += 1
+    return pictures, skipped
+
+
+def calibration_set(options: QuantizeOptions, meta: Any, sample_image: Path | None) -> Calibration:
+    """The input tensors calibration and measurement use, preprocessed exactly as the app does."""
+    from generator import goldens
+
+    if meta.input_shape:
+        raise UsageError("--quantize needs pictures to calibrate on; models with --input-shape cannot be quantized here: "
+                         "quantize the model yourself and pass it without --quantize")
+    w, h = meta.input_width, meta.input_height
+    notes: list[str] = []
+    if options.calibration is not None:
+        pictures, skipped = _directory_pictures(options.calibration, w, h)
+        what = f"{len(pictures)} pictures from {options.calibration}" + (f" ({skipped} files skipped: not readable pictures)" if skipped else "")
+        if len(pictures) < MIN_PICTURES:
+            raise UsageError(f"--calibration {options.calibration} has {len(pictures)} usable pictures"
+                             + (f" ({skipped} other files skipped)" if skipped else "")
+                             + f"; calibration needs at least {MIN_PICTURES} pictures like the ones the app will see")
+    else:
+        sample = goldens.load_sample(sample_image, w, h)
+        rng = random.Random(0)
+        pictures = [sample] + [_augment(sample, rng) for _ in range(AUGMENTED - 1)]
+        skipped = 0
+        what = f"the sample picture and {AUGMENTED - 1} seeded flips, crops and brightness changes of it"
+        notes.append("calibrated on the sample picture alone: pass --calibration DIR with pictures like the app will see "
+                     "for a more accurate int8 model and a trustworthy agreement figure")
+    tensors = [goldens.input_tensor(p, meta) for p in pictures]
+    if len(tensors) >= HOLD_OUT_FROM and options.calibration is not None:
+        measure = tensors[HOLD_OUT_EVERY - 1::HOLD_OUT_EVERY]
+        fit = [t for i, t in enumerate(tensors) if i % HOLD_OUT_EVERY != HOLD_OUT_EVERY - 1]
+        what += f"; calibrated on {len(fit)}, agreement measured on the {len(measure)} held out (every {HOLD_OUT_EVERY}th by name)"
+    else:
+        fit = measure = tensors
+        what += f"; agreement measured on the same {len(tensors)} pictures"
+    return Calibration(fit, measure, what, skipped, notes)
+
+
+# ---- lite: FX graph mode post-training static quantization -----------------------------------------
+
+def _no_quantizable_layers(allow_float: bool) -> None:
+    if not allow_float:
+        raise ModelError("the model has no layers int8 quantization applies to (convolutions, linear layers); "
+                         "drop --quantize, or add --allow-float to export it in float with a note")
+
+
+def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False) -> Any | None:
+    """A quantized torch.fx GraphModule for the qnnpack engine, or None (allow_float) when nothing
+    in the model quantizes. The caller has selected the qnnpack engine (qengine.select)."""
+    import copy
+
+    import torch
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
+        raise ModelError("a TorchScript model cannot be quantized by torch's FX graph mode; pass the Python form "
+                         "(file.py:function with --weights, or a torch.export .pt2) with --quantize int8")
+    if not isinstance(module, torch.nn.Module):
+        raise ModelError("a lite .ptl model cannot be quantized; pass the source model (.pt2 or file.py:function)")
+    float_model = copy.deepcopy(module)
+    try:
+        float_model.eval()
+    except NotImplementedError:  # a loaded .pt2's module refuses eval(); it is traced in eval mode already
+        pass
+    _contiguous_clamps(float_model)
+    try:
+        with torch.no_grad():
+            prepared = prepare_fx(float_model, get_default_qconfig_mapping("qnnpack"), (fit[0],))
+            observers = sum(1 for m in prepared.modules() if "Observer" in type(m).__name__)
+            for x in fit:
+                prepared(x)
+            quantized = convert_fx(prepared)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - symbolic tracing and observers raise many types
+        first = " ".join(str(exc).split())[:200]
+        raise ModelError(f"torch.fx cannot quantize the model ({type(exc).__name__}: {first}); make forward "
+                         "symbolically traceable (no Python control flow on tensor values) or drop --quantize") from None
+    if observers == 0 or not _has_quantized_layers(quantized):
+        _no_quantizable_layers(allow_float)
+        return None
+    return quantized
+
+
+def _contiguous_clamps(model: Any) -> None:
+    """Feed ReLU6/Hardtanh a contiguous tensor. torch 2.14.1's QNNPACK clamp reads a quantized
+    channels-last tensor (what every quantized conv returns) wrongly: conv -> ReLU6 came out all
+    wrong here (max error 2.4 on outputs up to 2.5) while the same values in contiguous layout are
+    exact; MobileNetV2 collapsed to one answer for every picture. The copy costs one pass."""
+    import torch
+
+    class ContiguousInput(torch.nn.Module):
+        def __init__(self, act: torch.nn.Module) -> None:
+            super().__init__()
+            self.act = act
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(x.contiguous())
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (torch.nn.ReLU6, torch.nn.Hardtanh)):
+                setattr(parent, name, ContiguousInput(child))
+
+
+def _has_quantized_layers(gm: Any) -> bool:
+    return any(".quantized" in type(m).__module__ for m in gm.modules())
+
+
+def lite_output_step(gm: Any, example: Any) -> float | None:
+    """The output's quantization step: the scale of the quantized tensor the final dequantize
+    reads (None when the last layers run in float). One step is how far two int8 kernels that
+    round the last requantization differently can land apart."""
+    import torch
+    import torch.fx
+
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    feeding = {n.name for n in _flat_nodes(output.args)}
+    scales: dict[str, float] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def call_method(self, target, args, kwargs):  # noqa: ANN001
+            if target == "dequantize" and isinstance(args[0], torch.Tensor) and args[0].is_quantized:
+                scales[self._current] = float(args[0].q_scale()) if args[0].qscheme() in (
+                    torch.per_tensor_affine, torch.per_tensor_symmetric) else float(args[0].q_per_channel_scales().max())
+            return super().call_method(target, args, kwargs)
+
+        def run_node(self, n):  # noqa: ANN001
+            self._current = n.name
+            return super().run_node(n)
+
+    with torch.no_grad():
+        Recorder(gm).run(example)
+    found = [scales[name] for name in feeding if name in scales]
+    return max(found) if found else None
+
+
+def _flat_nodes(args: Any) -> list[Any]:
+    import torch.fx
+
+    found: list[Any] = []
+    torch.fx.node.map_arg(args, lambda n: found.append(n) or n)
+    return found
+
+
+# ---- ExecuTorch: PT2E with the XNNPACK quantizer -------------------------------------------------
+
+def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_float: bool = False) -> Any | None:
+    """A quantized ExportedProgram (symmetric int8, XNNPACK quantizer) to lower as the float one
+    is, or None (allow_float) when nothing quantizes."""
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    from generator.runtimes.executorch import to_exported_program
+
+    ep = to_exported_program(model, example)
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config())
+    try:
+        prepared = prepare_pt2e(ep.module(), quantizer)
+        with torch.no_grad():
+            for x in fit:
+                prepared(x)
+        converted = convert_pt2e(prepared)
+        quantized = torch.export.export(converted, (example,))
+    except Exception as exc:  # noqa: BLE001
+        first = " ".join(str(exc).split())[:200]
+        raise ModelError(f"PT2E quantization failed ({type(exc).__name__}: {first}); drop --quantize") from None
+    if not any("quantize_per" in str(n.target) for n in quantized.graph.nodes):
+        _no_quantizable_layers(allow_float)
+        return None
+    return quantized
+
+
+def executorch_output_step(ep: Any) -> float | None:
+    """Scale of the dequantize feeding the program's output, as in lite_output_step."""
+    for node in ep.graph.nodes:
+        if node.op != "output":
+            continue
+        for arg in _flat_nodes(node.args):
+            if "dequantize_per_tensor" in str(arg.target) and len(arg.args) > 1 and isinstance(arg.args[1], float):
+                return float(arg.args[1])
+    return None
+
+
+# ---- what it cost ------------------------------------------------------------------------------
+
+@dataclass
+class Agreement:
+    task: str
+    headline: str  # name of the metric --min-agreement applies to
+    value: float
+    metrics: dict[str, float]
+    pictures: int
+    threshold: float
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.threshold
+
+    def line(self) -> str:
+        rest = ", ".join(f"{k} {_fmt(v)}" for k, v in self.metrics.items() if k != self.headline)
+        return (f"int8 vs float on {self.pictures} pictures: {self.headline} {_fmt(self.value)}"
+                + (f" ({rest})" if rest else "") + f"; minimum {_fmt(self.threshold)}")
+
+    def record(self) -> dict[str, Any]:
+        return {"metric": self.headline, "value": round(self.value, 6), "min_agreement": self.threshold,
+                "pictures": self.pictures, **{k: round(v, 6) for k, v in self.metrics.items()}}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if not math.isinf(v) else "inf"
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _box_agreement(ref: np.ndarray, out: np.ndarray, meta: Any) -> float:
+    """Shown boxes that find a partner of the same label at IoU >= 0.5 (greedy, best score
+    first), over the larger of the two counts; 1 when neither shows a box."""
+    from generator.goldens import decode_detections, select_detections
+
+    a, b = decode_detections(ref, meta), decode_detections(out, meta)
+    a, b = a[select_detections(a, meta)], b[select_detections(b, meta)]
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    used: set[int] = set()
+    matched = 0
+    for box in a:
+        for j, other in enumerate(b):
+            if j not in used and other[5] == box[5] and _iou(box, other) >= 0.5:
+                used.add(j)
+                matched += 1
+                break
+    return matched / max(len(a), len(b))
+
+
+def measure(meta: Any, reference: Sequence[np.ndarray], quantized: Sequence[np.ndarray],
+            min_agreement: float | None = None) -> Agreement:
+    """Per-task agreement of the int8 outputs with the float ones, over the measured pictures."""
+    task = meta.task
+    threshold = DEFAULT_MIN_AGREEMENT[task] if min_agreement is None else float(min_agreement)
+    ref = [np.asarray(r, dtype=np.float64) for r in reference]
+    out = [np.asarray(q, dtype=np.float64) for q in quantized]
+    metrics: dict[str, float]
+    if task == "classification":
+        top1 = top5 = 0.0
+        for r, q in zip(ref, out):
+            r, q = r.reshape(-1), q.reshape(-1)
+            k = min(5, r.size)
+            top1 += float(np.argmax(r) == np.argmax(q))
+            top5 += len(set(np.argsort(-r, kind="stable")[:k]) & set(np.argsort(-q, kind="stable")[:k])) / k
+        metrics = {"top-1 agreement": top1 / len(ref), "top-5 overlap": top5 / len(ref)}
+        headline = "top-1 agreement"
+    elif task == "segmentation":
+        agree, ious = [], []
+        for r, q in zip(ref, out):
+            classes = r.shape[1]
+            ra, qa = r[0].argmax(0), q[0].argmax(0)
+            agree.append(float((ra == qa).mean()))
+            for c in range(classes):
+                union = np.logical_or(ra == c, qa == c).sum()
+                if union:
+                    ious.append(np.logical_and(ra == c, qa == c).sum() / union)
+        metrics = {"pixel agreement": float(np.mean(agree)), "mean IoU": float(np.mean(ious)) if ious else 1.0}
+        headline = "pixel agreement"
+    elif task == "image-to-image":
+        lo, hi = meta.output_range or (0.0, 1.0)
+        within, psnrs = [], []
+        for r, q in zip(ref, out):
+            rl = np.clip((r - lo) / (hi - lo) * 255.0, 0, 255)
+            ql = np.clip((q - lo) / (hi - lo) * 255.0, 0, 255)
+            within.append(float((np.abs(np.rint(rl) - np.rint(ql)) <= 1).mean()))
+            mse = float(np.mean((rl - ql) ** 2))
+            psnrs.append(math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse))
+        metrics = {"within one level": float(np.mean(within)), "PSNR dB": float(min(psnrs))}
+        headline = "within one level"
+    elif task == "detection":
+        metrics = {"boxes matched at IoU 0.5": float(np.mean([_box_agreement(r, q, meta) for r, q in zip(ref, out)]))}
+        headline = "boxes matched at IoU 0.5"
+    else:
+        span = max(float(max(r.max() - r.min() for r in ref)), 1e-12)
+        diffs = np.concatenate([np.abs(r - q).reshape(-1) for r, q in zip(ref, out)])
+        metrics = {"within 1% of range": float((diffs <= 0.01 * span).mean()), "max abs error": float(diffs.max()),
+                   "mean abs error": float(diffs.mean())}
+        headline = "within 1% of range"
+    return Agreement(task, headline, metrics[headline], metrics, len(ref), threshold)
+
+
+def check(agreement: Agreement) -> None:
+    if not agreement.passed:
+        from generator.errors import ExportError
+
+        raise ExportError(f"the int8 model agrees too little with the float one: {agreement.line()}; "
+                          "calibrate on more pictures like the app's (--calibration DIR), lower --min-agreement, "
+                          "or drop --quantize")
