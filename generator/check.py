@@ -14,7 +14,8 @@ from generator import ci, context as ctx, goldens, qengine, record, render, vers
 from generator.checks import CheckReport
 from generator.errors import ModelError, ScaffoldError
 from generator.metadata import Metadata, read_embedded
-from generator.verify import excess_error, inspect_asset, load_lite, run_module
+from generator.runtimes.lite import inspect_asset, load_lite
+from generator.verify import excess_error, run_module
 
 
 def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, context: dict, kind: str) -> Path:

@@ -14,7 +14,7 @@ from filelock import FileLock
 
 from conftest import REPO, run_cli
 from generator import record, versions
-from generator.verify import inspect_asset
+from generator.runtimes.lite import inspect_asset
 
 # `make test` trains the samples here first, on idle cores (training beside other tests
 # oversubscribes the two cores badly); run alone, the tests train them themselves.
