@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import logging
 import os
 import re
@@ -124,21 +125,16 @@ def _quiet_torch() -> Iterator[None]:
     old = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
-    # Core ML's partitioner sets its own loggers to INFO, and coremltools draws tqdm bars per pass.
+    # Core ML's partitioner sets its own loggers to INFO, and coremltools draws tqdm progress bars
+    # (on sys.stderr, chosen when each bar starts) for every conversion pass.
     previous_disable = logging.root.manager.disable
     logging.disable(logging.WARNING)
-    tqdm_env = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")  # TorchScript and export deprecations, once per node
             yield
     finally:
         logging.disable(previous_disable)
-        if tqdm_env is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = tqdm_env
         for logger, level in zip(loggers, old):
             logger.setLevel(level)
 
