@@ -111,3 +111,30 @@ def test_detector_sample_on_android_native_and_ios(detector_sample, tmp_path):
     assert "0 failed" in out and "0 skipped" in out
     for scope in ("android", "ios"):
         assert any(line.startswith(f"│ {scope}") and "C++ detection" in line for line in out.splitlines()), out
+
+
+def _check_rows(project: Path) -> tuple[int, str]:
+    proc = run_cli("check", str(project), env={"COLUMNS": "250"})
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("sample", ["zebraify", "classifier"])
+def test_samples_on_executorch(sample, zebraify_sample, classifier_sample, tmp_path):
+    """The issue's "done when" on ExecuTorch (XNNPACK only: lowering the CycleGAN for Vulkan takes
+    minutes here). The XNNPACK asset must reproduce the source and pass every host check."""
+    if sample == "zebraify":
+        # fp32 XNNPACK differs from the TorchScript CycleGAN by ~1.2e-4 (reordered sums through 9
+        # residual blocks): above the lite default of 1e-4, so the tolerance is given, as a user would.
+        args = ["--model", str(zebraify_sample / "cyclegan.pt"), "--tolerance", "5e-4"]
+    else:
+        args = ["--model", str(classifier_sample / "classifier.pt"), "--input-size", "96x96",
+                "--labels", str(classifier_sample / "labels.txt"), "--sample-image", str(classifier_sample / "sample.png")]
+    project = tmp_path / sample
+    proc = run_cli("new", sample, *args, "--runtime", "executorch", "--output", str(project))
+    assert proc.returncode == 0, proc.stderr
+    config, _, model = record.load(project)
+    assert config.runtime == "executorch" and config.backends == ("xnnpack",)
+    assert model["max_abs_error"] <= 5e-4 and model["assets"]["xnnpack"]["file"] == "model.pte"
+    assert not list(project.rglob("*.ptl"))
+    code, out = _check_rows(project)
+    assert code == 0 and "0 failed" in out, out
