@@ -248,8 +248,9 @@ def delegation_of(edge: Any) -> Delegation:
 
 def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = "fp32") -> tuple[Any, Delegation]:
     """ExecutorchProgramManager for one backend, and its delegation summary."""
-    from executorch.backends.xnnpack.utils.configs import get_transform_passes
-    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
+    with _quiet_torch():  # importing ExecuTorch (torchao) logs torch deprecation warnings
+        from executorch.backends.xnnpack.utils.configs import get_transform_passes
+        from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     _check_backend(backend)
     if coreml_precision not in COREML_PRECISIONS:
@@ -330,7 +331,8 @@ def export(
 
 
 def _load_program(path: Path) -> Any:
-    from executorch.runtime import Runtime
+    with _quiet_torch():
+        from executorch.runtime import Runtime
 
     try:
         return Runtime.get().load_program(Path(path))
