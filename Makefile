@@ -53,6 +53,7 @@ test: setup $(SAMPLES)/zebraify/cyclegan.pt $(SAMPLES)/classifier/classifier.pt 
 benchmark: setup
 	$(PY) benchmarks/bench_new.py
 	$(PY) benchmarks/bench_pixels.py
+	$(PY) benchmarks/bench_runtimes.py
 
 goldens: setup
 	$(PY) tests/refresh_goldens.py

@@ -6,6 +6,7 @@ own. The asset is verified with the same code export uses.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,9 @@ import numpy as np
 from generator import ci, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, ScaffoldError
-from generator.metadata import Metadata, read_embedded
-from generator.verify import excess_error, inspect_asset, load_lite, run_module
+from generator.metadata import METADATA_METHOD, Metadata, read_embedded
+from generator.runtimes.lite import inspect_asset, load_lite
+from generator.verify import excess_error, first_tensor, run_module
 
 
 def _first_platform_artifact(project_dir: Path, config: ctx.ProjectConfig, context: dict, kind: str) -> Path:
@@ -37,7 +39,7 @@ def _same_in_every_platform(project_dir: Path, config: ctx.ProjectConfig, contex
 
 
 def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport,
-                engine: str | None = None) -> None:
+                engine: str | None = None, model: dict | None = None) -> None:
     scope = "model"
     copies = [project_dir / render.section(p)["output"] / render.artifact_path(p, "model", context) for p in config.platforms]
     present = [c for c in copies if c.is_file()]
@@ -47,6 +49,9 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
     report.add(scope, "same asset bytes in every platform", len({c.read_bytes() for c in present}) == 1, f"{len(present)} copies")
     _same_in_every_platform(project_dir, config, context, report)
     asset = present[0]
+    if config.runtime == "executorch":
+        _check_programs(project_dir, config, meta, context, report, asset, model or {})
+        return
     try:
         info = inspect_asset(asset)
     except ScaffoldError as exc:
@@ -56,28 +61,103 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
     report.add(scope, "bytecode version loadable by the app runtimes",
                versions.LITE_BYTECODE_MIN <= info.bytecode_version <= versions.LITE_BYTECODE_MAX,
                f"version {info.bytecode_version}, runtimes load {versions.LITE_BYTECODE_MIN}..{versions.LITE_BYTECODE_MAX}")
-    try:
-        if info.metadata_raw is None:
-            raise ModelError(info.metadata_error or "the asset has no scaffold.json")
-        embedded = Metadata.from_embedded(read_embedded(info.metadata_raw))
-    except ScaffoldError as exc:
-        report.add(scope, "embedded metadata matches scaffold.toml", False, str(exc))
+    if info.metadata_raw is None:
+        report.add(scope, "embedded metadata matches scaffold.toml", False, info.metadata_error or "the asset has no scaffold.json")
     else:
-        report.add(scope, "embedded metadata matches scaffold.toml", embedded == meta,
-                   "task, sizes, normalization, labels" if embedded == meta else "differs: regenerate the project")
+        _embedded_matches(scope, "embedded metadata matches scaffold.toml", info.metadata_raw, meta, report)
     sample = _first_platform_artifact(project_dir, config, context, "sample")
     expected_path = _first_platform_artifact(project_dir, config, context, "expected")
     if not (sample.is_file() and expected_path.is_file()):
         report.add(scope, "asset reproduces the expected output", False, "sample or expected output missing")
         return
-    import torch
-
     img = goldens.load_sample(sample, meta.input_width, meta.input_height)
     with qengine.restored():
         if engine:
             qengine.select(engine)  # before loading: the weights are packed for the engine current then
         out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset", key=meta.output_key,
                          index=meta.output_index)
+    _reproduces(scope, out, expected_path, config, report)
+
+
+def _embedded_matches(scope: str, name: str, raw: str | None, meta: Metadata, report: CheckReport) -> None:
+    try:
+        if raw is None:
+            raise ModelError(f"the asset has no {METADATA_METHOD} method")
+        embedded = Metadata.from_embedded(read_embedded(raw))
+    except ScaffoldError as exc:
+        report.add(scope, name, False, str(exc))
+    else:
+        report.add(scope, name, embedded == meta,
+                   "task, sizes, normalization, labels" if embedded == meta else "differs: regenerate the project")
+
+
+def _recorded_bytes(scope: str, path: Path, backend: str, model: dict, report: CheckReport) -> None:
+    recorded = model.get("assets", {}).get(backend, {})
+    if not recorded:
+        report.add(scope, f"{path.name} recorded in scaffold.toml", False, f"no [model.assets.{backend}] entry; regenerate the project")
+        return
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    report.add(scope, f"{path.name} is the exported one", digest == recorded.get("sha256"),
+               f"sha256 {digest[:16]}..., {path.stat().st_size} bytes" if digest == recorded.get("sha256")
+               else "differs from the sha256 in scaffold.toml: the asset was replaced; regenerate the project")
+
+
+def _check_programs(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, context: dict, report: CheckReport,
+                    asset: Path, model: dict) -> None:
+    """ExecuTorch: the XNNPACK .pte runs here against expected_output.bin; the GPU/NPU assets are
+    checked for what can be checked without their delegate (presence, metadata, delegation)."""
+    from generator.runtimes import executorch as et
+
+    scope = "model"
+    try:
+        info = et.inspect(asset)
+    except ScaffoldError as exc:
+        report.add(scope, "asset loads in the ExecuTorch host runtime", False, str(exc))
+        return
+    report.add(scope, "asset loads in the ExecuTorch host runtime", True,
+               f"{info.size} bytes, methods {', '.join(info.methods)}; " + "; ".join(info.delegation.lines()))
+    _recorded_bytes(scope, asset, "xnnpack", model, report)
+    _embedded_matches(scope, "embedded metadata matches scaffold.toml", info.metadata, meta, report)
+    sample = _first_platform_artifact(project_dir, config, context, "sample")
+    expected_path = _first_platform_artifact(project_dir, config, context, "expected")
+    if not (sample.is_file() and expected_path.is_file()):
+        report.add(scope, "asset reproduces the expected output", False, "sample or expected output missing")
+    else:
+        img = goldens.load_sample(sample, meta.input_width, meta.input_height)
+        try:
+            outputs = et.run(asset, goldens.input_tensor(img, meta))
+            # torch.export flattens a tuple output: the apps' tensor is at its index.
+            out = first_tensor(outputs[meta.output_index or 0], "the asset")
+        except ScaffoldError as exc:
+            report.add(scope, "asset reproduces the expected output", False, str(exc))
+        else:
+            _reproduces(scope, out, expected_path, config, report)
+    for backend in config.backends[1:]:
+        platform = et.PLATFORM_OF[backend]
+        if platform not in config.platforms:
+            continue
+        kind = et.ARTIFACT_KINDS[backend]
+        path = project_dir / render.section(platform)["output"] / render.artifact_path(platform, kind, context)
+        name = f"{path.name} ({backend}, {platform})"
+        if not report.add(scope, f"{name} present", path.is_file(), str(path.relative_to(project_dir))):
+            continue
+        _recorded_bytes(scope, path, backend, model, report)
+        try:
+            extra = et.inspect(path)
+        except ScaffoldError as exc:
+            report.add(scope, f"{name} is an ExecuTorch program", False, str(exc))
+            continue
+        _embedded_matches(scope, f"{name} carries the same metadata", extra.metadata, meta, report)
+        delegate = et.BACKEND_IDS[backend]
+        took = [d for d in extra.delegation.delegates if d.backend_id == delegate]
+        report.add(scope, f"{name} delegates to {delegate}", bool(took), "; ".join(extra.delegation.lines()))
+        report.skip(scope, f"{name} reproduces the expected output",
+                    f"exported but not run here: this host has no {delegate} (it runs only on {platform} devices)")
+
+
+def _reproduces(scope: str, out, expected_path: Path, config: ctx.ProjectConfig, report: CheckReport) -> None:
+    import torch
+
     expected = goldens.read_floats(expected_path)
     actual = out.reshape(-1).numpy()
     if actual.shape != expected.shape:
@@ -102,7 +182,7 @@ def check_project(project_dir: Path, *, run_host_tests: bool = True, run_native:
     config, meta, model = record.load(project_dir)
     context = ctx.build(config, meta)
     progress("checking the model asset")
-    check_asset(project_dir, config, meta, context, report, model.get("quantized_engine"))
+    check_asset(project_dir, config, meta, context, report, model.get("quantized_engine"), model)
     promised = [p for p in render.promised_paths("project", context) if not (project_dir / p).is_file()]
     report.add("project", "top-level files exist", not promised, "README, workflows" if not promised else ", ".join(promised))
     ci.check(project_dir, context, report)

@@ -63,6 +63,12 @@ MinAgreeOpt = Annotated[Optional[float], typer.Option("--min-agreement", help=(
     "segmentation pixels 0.9, detection boxes 0.8, image values within one level 0.5, tensor values within 1% 0.9)"))]
 AllowFloatOpt = Annotated[bool, typer.Option("--allow-float", help=(
     "--quantize: a model with no quantizable layers gives a note and a float export instead of an error"))]
+RuntimeOpt = Annotated[str, typer.Option("--runtime", help=(
+    "lite (PyTorch Mobile lite interpreter, model.ptl; unmaintained, not accepted by Google Play for Android 15+ targets) "
+    "or executorch (model.pte: maintained, 16 KB aligned, GPU/NPU delegates)"))]
+BackendOpt = Annotated[Optional[list[str]], typer.Option("--backend", help=(
+    "executorch: xnnpack (CPU, always), vulkan (Android GPU), coreml (iOS Neural Engine/GPU); repeat or comma-separate"))]
+CoremlPrecisionOpt = Annotated[str, typer.Option("--coreml-precision", help="executorch coreml asset: fp32 (default, fidelity) or fp16")]
 
 
 BUG_EXIT = 70  # EX_SOFTWARE (sysexits.h): a bug in scaffold, not in the user's input
@@ -144,7 +150,8 @@ def new(
     input_dtype: InDtypeOpt = None, force: ForceOpt = False,
     score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
     scores: ScoresOpt = None, quantize: QuantOpt = None, calibration: CalibOpt = None,
-    min_agreement: MinAgreeOpt = None, allow_float: AllowFloatOpt = False,
+    min_agreement: MinAgreeOpt = None, allow_float: AllowFloatOpt = False, runtime: RuntimeOpt = "lite",
+    backend: BackendOpt = None, coreml_precision: CoremlPrecisionOpt = "fp32",
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
     from generator.project import new_project
@@ -159,12 +166,12 @@ def new(
             keep_export_asset=keep_export_asset, input_shape=input_shape, input_dtype=input_dtype, force=force,
             score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
             quantize_scheme=quantize, calibration=calibration, min_agreement=min_agreement, allow_float=allow_float,
-            progress=step,
+            runtime=runtime, backends=tuple(backend or ()), coreml_precision=coreml_precision, progress=step,
         )
     e = result.exported
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
-              f"{e.meta.input_width}x{e.meta.input_height}, bytecode v{e.export.bytecode_version}, "
-              f"{len(e.export.operators)} operators, max abs error {e.max_abs_error:.3g}", highlight=False)
+              f"{e.meta.input_width}x{e.meta.input_height}, {e.summary()}, max abs error {e.max_abs_error:.3g}",
+              highlight=False)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
 
@@ -180,9 +187,10 @@ def export(
     input_dtype: InDtypeOpt = None, force: ForceOpt = False,
     score_threshold: ScoreThrOpt = None, iou_threshold: IouThrOpt = None, box_units: BoxUnitsOpt = None,
     scores: ScoresOpt = None, quantize: QuantOpt = None, calibration: CalibOpt = None,
-    min_agreement: MinAgreeOpt = None, allow_float: AllowFloatOpt = False,
+    min_agreement: MinAgreeOpt = None, allow_float: AllowFloatOpt = False, runtime: RuntimeOpt = "lite",
+    backend: BackendOpt = None, coreml_precision: CoremlPrecisionOpt = "fp32",
 ) -> None:
-    """Export only the model asset, its metadata, operator list and report."""
+    """Export only the model asset(s), its metadata, operator list and report."""
     from generator.project import export_model
 
     with _errors(), _progress() as step:
@@ -193,26 +201,33 @@ def export(
                          input_dtype=input_dtype, force=force,
                          score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units,
                          scores=scores, quantize_scheme=quantize, calibration=calibration,
-                         min_agreement=min_agreement, allow_float=allow_float, progress=step)
-    out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, bytecode v{e.export.bytecode_version}, "
+                         min_agreement=min_agreement, allow_float=allow_float, runtime=runtime,
+                         backends=tuple(backend or ()), coreml_precision=coreml_precision, progress=step)
+    out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, {e.summary()}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
     for note in e.notes:
         out.print(f"note: {note}", highlight=False)
 
 
 @app.command()
-def inspect(path: Annotated[Path, typer.Argument(help="a .ptl lite-interpreter asset")]) -> None:
-    """Show bytecode version, operators, size and embedded metadata of a .ptl file."""
+def inspect(path: Annotated[Path, typer.Argument(help="a .ptl lite-interpreter or .pte ExecuTorch asset")]) -> None:
+    """Show size and embedded metadata of a .ptl (bytecode version, operators) or .pte (methods, delegation) file."""
     import json
 
     from generator.project import inspect_model
 
     with _errors():
         info = inspect_model(path=path)
-    out.print(f"file: {info['path']}\nsize: {info['size']} bytes\nbytecode version: {info['bytecode_version']}"
-              f" ({'loads in' if info['loads_in_runtimes'] else 'too new for'} pytorch_android_lite / LibTorch-Lite)\n"
-              f"operators ({len(info['operators'])}): {', '.join(info['operators'])}\n"
-              f"extra files: {', '.join(info['extra_files']) or 'none'}", highlight=False)
+    if "methods" in info:
+        out.print(f"file: {info['path']}\nsize: {info['size']} bytes\nruntime: ExecuTorch\nmethods: {', '.join(info['methods'])}\n"
+                  "delegation:\n" + "\n".join(f"  {line}" for line in info["delegation"]) +
+                  f"\nruns on this host: {'yes' if info['runs_here'] else 'no (exported for a phone delegate)'}",
+                  highlight=False, markup=False)
+    else:
+        out.print(f"file: {info['path']}\nsize: {info['size']} bytes\nbytecode version: {info['bytecode_version']}"
+                  f" ({'loads in' if info['loads_in_runtimes'] else 'too new for'} pytorch_android_lite / LibTorch-Lite)\n"
+                  f"operators ({len(info['operators'])}): {', '.join(info['operators'])}\n"
+                  f"extra files: {', '.join(info['extra_files']) or 'none'}", highlight=False)
     out.print("metadata: " + (json.dumps(info["metadata"], indent=2, ensure_ascii=False) if info["metadata"] else "none"),
               highlight=False, markup=False)
 

@@ -18,7 +18,7 @@ PLATFORMS = ("android", "ios")
 ANDROID_APIS = ("java", "native")
 RUNTIMES = ("lite", "executorch")
 # The asset each runtime's apps load on the CPU, and the GPU/NPU ones a backend adds (the names
-# are the runtimes' own: generator/export.py, generator/runtimes/executorch.py).
+# are the runtimes' own: generator/runtimes/lite.py, generator/runtimes/executorch.py).
 MODEL_FILES = {"lite": "model.ptl", "executorch": "model.pte"}
 BACKEND_MODEL_FILES = {"vulkan": "model_vulkan.pte", "coreml": "model_coreml.pte"}
 MODEL_FILE = MODEL_FILES["lite"]

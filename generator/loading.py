@@ -122,7 +122,7 @@ def classify_file(path: Path) -> str:
 #    the file: pickles must pass _check_pickle, expressions and guards a strict grammar, operator
 #    targets a fixed set of namespaces; custom/opaque objects and compiled code are refused.
 #  - torch.jit.load (.pt, and the "pickle" kind's fallbacks) and _load_for_lite_interpreter
-#    (.ptl here and in verify.load_lite, used by export, inspect and check): their data.pkl,
+#    (.ptl here and in runtimes.lite.load_lite, used by export, inspect and check): their data.pkl,
 #    constants.pkl and bytecode.pkl go through TorchScript's C++ unpickler, which resolves only
 #    TorchScript classes and a fixed set of torch globals and never calls Python
 #    (tests/test_trust_loading.py feeds both archives whose pickles name builtins.open).

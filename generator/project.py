@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import __version__, context as ctx, goldens, output as output_dir, qengine, quantize, record, render, versions
+from generator import __version__, context as ctx, goldens, output as output_dir, qengine, quantize, record, render, runtimes, versions
 from generator.checks import CheckReport
 from generator.errors import ModelError, UsageError
-from generator.export import ASSET_NAME, RUNTIME, export as export_lite, operators_yaml, size_notes
 from generator.loading import LoadedModel, _is_factory, load_model
 from generator.metadata import (
     DEFAULT_INPUT_SIZE, DEFAULT_NORMALIZATION, METADATA_FORMAT, Metadata, clamp_warning, parse_input_shape, describe, detect_task,
@@ -25,9 +24,10 @@ from generator.metadata import (
     read_labels,
 )
 from generator.names import app_name_from, derive_package, validate_name, validate_package
+from generator.runtimes import ExportOptions
+from generator.runtimes.lite import PLAY_16KB_NOTE
 from generator.verify import (
-    DEFAULT_RTOL, call_module, check_finite, compare_with_source, first_tensor, inspect_asset, run_module, select_output,
-    torchvision_ops_notes,
+    DEFAULT_RTOL, call_module, check_finite, compare_outputs, first_tensor, pick_like_source, run_module, select_output,
 )
 
 Progress = Callable[[str], None]
@@ -65,6 +65,9 @@ class ModelOptions:
     box_units: str | None = None
     scores: str | None = None
     quantize: quantize.QuantizeOptions | None = None
+    runtime: str = "lite"
+    backends: tuple[str, ...] = ()  # executorch only (see parse_backends)
+    coreml_precision: str = "fp32"
 
     def detection_options(self) -> dict[str, Any]:
         return {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
@@ -88,17 +91,22 @@ class Exported:
     quantized_engine: str | None = None  # the engine the host references ran on, for quantized models
     quantization: dict[str, Any] | None = None  # --quantize int8: what was done and what it cost
     output_step: float | None = None  # the int8 output's quantization step (the device tolerance's basis)
+    runtime: str = "lite"
+
+    @property
+    def assets(self) -> list[Path]:
+        """Every asset file the export wrote: the CPU one first."""
+        return [self.export.path, *runtimes.get(self.runtime).extra_assets(self.export).values()]
+
+    def summary(self) -> str:
+        return runtimes.get(self.runtime).summary(self.export)
 
     def model_record(self, generator: str = __version__) -> dict[str, Any]:
         return {
             "source": self.loaded.source,
             "kind": self.loaded.kind,
             "sha256": self.loaded.sha256,
-            "runtime": RUNTIME,
-            "export_method": self.export.method,
-            "bytecode_version": self.export.bytecode_version,
-            "operators": len(self.export.operators),
-            "asset_bytes": self.export.size,
+            **runtimes.get(self.runtime).record(self.export),
             "max_abs_error": float(f"{self.max_abs_error:.6g}"),
             **({"quantized_engine": self.quantized_engine} if self.quantized_engine else {}),
             **({"quantization": self.quantization} if self.quantization else {}),
@@ -167,8 +175,30 @@ def _probe_task(loaded: LoadedModel, opts: ModelOptions, size: tuple[int, int] |
     return detect_task(tuple(out.shape), opts.task), 3
 
 
+def parse_backends(runtime: str, backends: tuple[str, ...] | list[str] | None, platforms: tuple[str, ...] = ctx.PLATFORMS,
+                   coreml_precision: str = "fp32") -> tuple[str, ...]:
+    """--runtime/--backend/--coreml-precision as the runtime's backend tuple (xnnpack first; empty for lite)."""
+    rt = runtimes.get(runtime)
+    names = [b.strip().lower() for item in (backends or ()) for b in str(item).split(",") if b.strip()]
+    if coreml_precision not in ("fp32", "fp16"):
+        raise UsageError(f"--coreml-precision {coreml_precision!r} is unknown; use fp32 (default) or fp16")
+    if not rt.backends:
+        if names:
+            raise UsageError(f"--backend {','.join(names)} needs --runtime executorch; the {rt.name} runtime has no backends")
+        return ()
+    for b in names:
+        if b == "mps":
+            raise UsageError("--backend mps is not available: ExecuTorch removed its MPS backend; use coreml for Apple GPUs/Neural Engine")
+        rt.asset_name(b)
+    needs = {"vulkan": "android", "coreml": "ios"}
+    for b in names:
+        if b in needs and needs[b] not in platforms:
+            raise UsageError(f"--backend {b} runs only on {needs[b]}; add {needs[b]} to --platforms or drop {b}")
+    return tuple(dict.fromkeys([rt.backends[0], *names]))
+
+
 def export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress = _noop) -> Exported:
-    """load -> describe -> export -> verify -> goldens, writing out_dir/model.ptl."""
+    """load -> describe -> export -> verify -> goldens, writing the runtime's assets into out_dir."""
     with qengine.restored():
         return _export_pipeline(opts, out_dir, progress)
 
@@ -193,10 +223,17 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         raise UsageError(f"{option} only applies to --task detection; add --task detection or drop {option}")
     if opts.task == "detection":  # fail on bad thresholds before the slow steps
         detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
+    rt = runtimes.get(opts.runtime)
+    backends = parse_backends(opts.runtime, opts.backends, coreml_precision=opts.coreml_precision)
+    if opts.quantize is not None and not rt.uses_qengine:
+        # quantize.quantize_executorch (PT2E, XNNPACK quantizer) exists but is not wired into this pipeline yet.
+        raise UsageError(f"--quantize int8 works with --runtime lite for now, not with --runtime {rt.name}; "
+                         "use --runtime lite or drop --quantize")
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
-        engine = qengine.PHONE_ENGINE if qengine.is_quantized(loaded.module) else None
+        # Only the lite interpreter runs PyTorch's own quantized engines on the phones.
+        engine = qengine.PHONE_ENGINE if rt.uses_qengine and qengine.is_quantized(loaded.module) else None
         if engine:
             # Packed weights are packed for the engine current at load time: load again under it.
             qengine.select(engine)
@@ -259,21 +296,23 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         else:
             # Everything downstream (asset, verification, goldens) is the int8 model's, on qnnpack.
             float_module, loaded = loaded.module, dataclasses.replace(loaded, module=qmodel)
-            reference = first_tensor(call_module(qmodel, example, "the int8 model"), "the int8 model",
-                                     key=meta.output_key, index=meta.output_index)
-    progress("exporting for the lite interpreter")
+            raw = call_module(qmodel, example, "the int8 model")
+            reference = first_tensor(raw, "the int8 model", key=meta.output_key, index=meta.output_index)
+    options = ExportOptions(script=opts.script, backends=backends, coreml_precision=opts.coreml_precision)
     with _timed(timings, "export"):
-        result = export_lite(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), script=opts.script)
+        result = rt.export_app(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), options=options,
+                               progress=progress)
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
-        err, lite_out = compare_with_source(result.path, reference, example, opts.tolerance, opts.rtol,
-                                            key=meta.output_key, index=meta.output_index)
+        exported_out = pick_like_source(raw, rt.run(result.path, example), "the exported model",
+                                        key=meta.output_key, index=meta.output_index)
+        err = compare_outputs(reference, exported_out, opts.tolerance, opts.rtol,
+                              hint="try --runtime lite" if rt.backends else "try --script")
     with _timed(timings, "goldens"):
-        golden = goldens.compute_for_tensor(example, lite_out) if tensor_input else goldens.compute(img, meta, lite_out)
-    if "optimize_for_mobile" in result.passes_skipped:
-        notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
-    notes += torchvision_ops_notes(result.operators)
-    notes += size_notes(result.size)
+        # The apps' expected output is what the CPU asset computes, not the source model.
+        golden = (goldens.compute_for_tensor(example, exported_out) if tensor_input
+                  else goldens.compute(img, meta, exported_out))
+    notes += rt.notes(result)
     quantization = step = None
     if qmodel is not None:
         progress("measuring the int8 model against the float one")
@@ -283,15 +322,16 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     if engine:
         notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
                      "engine, which the phones use")
-    return Exported(loaded, meta, result.path, result, err, golden, notes + list(result.warnings), timings, range_reason,
-                    _param_bytes(loaded.module, bool(engine)), engine, quantization, step)
+    return Exported(loaded, meta, result.path, result, err, golden, notes, timings, range_reason,
+                    _param_bytes(loaded.module, bool(engine)), engine, quantization=quantization, output_step=step,
+                    runtime=rt.name)
 
 
 def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, calib: Any, meta: Metadata,
                   options: quantize.QuantizeOptions) -> tuple[dict[str, Any], float | None]:
     """Agreement of the int8 asset (run by the lite interpreter) with the float model; refuses
     below --min-agreement. Returns the scaffold.toml record and the output's quantization step."""
-    from generator.verify import load_lite
+    from generator.runtimes.lite import load_lite
 
     lite = load_lite(asset)
     ref = [run_module(float_module, x, "the model", key=meta.output_key, index=meta.output_index).numpy()
@@ -323,6 +363,7 @@ def report_markdown(exp: Exported) -> str:
     import torch
 
     e = exp.export
+    rt = runtimes.get(exp.runtime)
     rows = [
         ("model", f"`{exp.loaded.source}` ({exp.loaded.kind}, sha256 {exp.loaded.sha256[:16]}...)"),
         ("task", exp.meta.task),
@@ -332,17 +373,14 @@ def report_markdown(exp: Exported) -> str:
         ("output", f"shape {list(exp.meta.output_shape)}" + (f", range {list(exp.meta.output_range)} ({exp.range_reason})" if exp.meta.output_range else "")),
         *([("detection", ", ".join(f"{k} {v}" for k, v in exp.meta.detection.to_dict().items()))]
           if exp.meta.detection is not None else []),
-        ("export", e.method),
-        ("passes run", "; ".join(e.passes_run) or "none"),
-        ("passes skipped", "; ".join(f"{k}: {v}" for k, v in e.passes_skipped.items()) or "none"),
-        ("bytecode version", f"{e.bytecode_version} (host wrote {e.bytecode_written}; runtimes load <= {versions.LITE_BYTECODE_MAX})"),
+        ("runtime", rt.name),
+        *rt.report_rows(e),
         ("asset size", f"{e.size} bytes" + (f" ({e.size / exp.param_bytes:.4f} x raw parameter bytes {exp.param_bytes})" if exp.param_bytes
                                             else " (raw parameter bytes not comparable: quantized weights sit in packed parameters)" if exp.quantized_engine else "")),
         *(_int8_rows(exp) if exp.quantization else []),
         ("quantized engine", f"{exp.quantized_engine} (what the phones run; every host reference used it)" if exp.quantized_engine else "not quantized"),
-        ("operators", f"{len(e.operators)}: " + ", ".join(e.operators)),
-        ("max abs error vs source", f"{exp.max_abs_error:.3g}"),
-        ("versions", f"host torch {torch.__version__}; pytorch_android_lite {versions.PYTORCH_ANDROID_LITE}; LibTorch-Lite {versions.LIBTORCH_LITE_POD}"),
+        ("max abs error vs source", f"{exp.max_abs_error:.3g} ({e.path.name} on this host)"),
+        ("versions", f"host torch {torch.__version__}; {rt.runtime_versions()}"),
     ]
     lines = ["# Export report", "", "| item | value |", "|---|---|"]
     lines += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows]
@@ -375,7 +413,8 @@ def _project_ownership() -> output_dir.Ownership:
     return output_dir.Ownership(record.FILE_NAME, _is_project_record, frozenset(entries), "project")
 
 
-EXPORT_FILES = (ASSET_NAME, "model_ops.yaml", "report.md", "metadata.json", goldens.SAMPLE_NAME, goldens.EXPECTED_NAME)
+ASSET_FILES = ("model.ptl", *ctx.MODEL_FILES.values(), *ctx.BACKEND_MODEL_FILES.values())
+EXPORT_FILES = (*dict.fromkeys(ASSET_FILES), "model_ops.yaml", "report.md", "metadata.json", goldens.SAMPLE_NAME, goldens.EXPECTED_NAME)
 EXPORT_OWNERSHIP = output_dir.Ownership("metadata.json", _is_export_metadata, frozenset(EXPORT_FILES), "export directory")
 
 
@@ -388,7 +427,7 @@ def _inputs(opts: ModelOptions) -> list[Path]:
 
 def make_config(*, name: str, package: str | None, bundle_id: str | None, platforms: tuple[str, ...],
                 android_api: str, use_vulkan: bool, tolerance: float, rtol: float = DEFAULT_RTOL,
-                runtime: str = "lite") -> ctx.ProjectConfig:
+                runtime: str = "lite", backends: tuple[str, ...] = (), coreml_precision: str = "fp32") -> ctx.ProjectConfig:
     from generator import ios
 
     validate_name(name)
@@ -407,12 +446,20 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
     product = ios.product_name_from(name)
     bundle = ios.validate_bundle_id(bundle_id) if bundle_id is not None else ios.derive_bundle_id(package)
     ordered = tuple(p for p in ctx.PLATFORMS if p in platforms)
+    chosen = parse_backends(runtime, backends, ordered, coreml_precision)
     return ctx.ProjectConfig(name, app_name_from(name), package, product, bundle, ordered, android_api, use_vulkan, tolerance,
-                             rtol, runtime=runtime)
+                             rtol, runtime, chosen)
 
 
 def _artifacts(exp: Exported):
-    return render.Artifacts(exp.asset.read_bytes(), exp.goldens.sample_png, exp.goldens.expected_bytes, exp.goldens.vectors)
+    extra = {kind: path.read_bytes() for kind, path in runtimes.get(exp.runtime).extra_assets(exp.export).items()}
+    return render.Artifacts(exp.asset.read_bytes(), exp.goldens.sample_png, exp.goldens.expected_bytes, exp.goldens.vectors,
+                            extra)
+
+
+def _write_side_files(exp: Exported, directory: Path) -> None:
+    for name, text in runtimes.get(exp.runtime).side_files(exp.export).items():
+        (directory / name).write_text(text)
 
 
 def new_project(*, name: str, model: str | Path, output: Path | None = None, force: bool = False,
@@ -427,7 +474,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                 score_threshold: float | None = None, iou_threshold: float | None = None,
                 box_units: str | None = None, scores: str | None = None,
                 quantize_scheme: str | None = None, calibration: Path | None = None, min_agreement: float | None = None,
-                allow_float: bool = False, find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
+                allow_float: bool = False, runtime: str = "lite", backends: tuple[str, ...] = (),
+                coreml_precision: str = "fp32", find_gradle: bool = True, progress: Progress = _noop) -> NewResult:
     """Generate DIR (default ./NAME) with android/ and ios/ projects for the model."""
     arguments = dict(locals())  # first: exactly new's arguments, which scaffold.toml keeps for `scaffold update`
     from generator import update
@@ -437,12 +485,14 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
         raise UsageError("the generated apps feed pictures only; for a non-image input use "
                          "`scaffold export --task tensor --input-shape ...` and feed sample_input.bin from your own app code")
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
-                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol)
+                         android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol,
+                         runtime=runtime, backends=tuple(backends), coreml_precision=coreml_precision)
     output = Path(output) if output is not None else Path(name)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index,
                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
-                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float))
+                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float),
+                        runtime=runtime, backends=config.backends, coreml_precision=coreml_precision)
     notes: list[str] = []
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -452,7 +502,9 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
             config = dataclasses.replace(config, tolerance=float(f"{exp.output_step:.6g}"))
             exp.quantization["device_tolerance"] = ("model.tolerance is output_step, one quantization step of the int8 output: "
                                                     "the phones' int8 kernels may round the last requantization differently")
-        (stage / "export" / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
+        if not runtimes.get(runtime).backends:
+            notes.append(PLAY_16KB_NOTE)
+        _write_side_files(exp, stage / "export")
         (stage / "export" / "report.md").write_text(report_markdown(exp))
         (stage / record.FILE_NAME).write_text(record.dumps(config, exp.meta, exp.model_record(), options))
         context = ctx.build(config, exp.meta)
@@ -463,7 +515,8 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
             notes += _platform_module(platform).generate(stage, context, artifacts, find_gradle=find_gradle, final_dir=output)
         if not keep_export_asset:
             # Each platform has its copy; a third one in export/ only doubles a large project.
-            (stage / "export" / ASSET_NAME).unlink()
+            for asset in exp.assets:
+                asset.unlink()
         update.record_base(stage, context, config.platforms)
         for path in sorted(stage.rglob("*")):
             if path.is_dir():
@@ -471,7 +524,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
             elif path.stat().st_mode & 0o777 not in (0o644, 0o755):
                 os.chmod(path, 0o644)
     where = config.platforms[0]
-    exp.asset = (output / "export" / ASSET_NAME if keep_export_asset
+    exp.asset = (output / "export" / exp.asset.name if keep_export_asset
                  else output / render.section(where)["output"] / render.artifact_path(where, "model", context))
     return NewResult(output, exp, config.platforms, notes)
 
@@ -496,16 +549,19 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  score_threshold: float | None = None, iou_threshold: float | None = None,
                  box_units: str | None = None, scores: str | None = None,
                  quantize_scheme: str | None = None, calibration: Path | None = None, min_agreement: float | None = None,
-                 allow_float: bool = False, progress: Progress = _noop) -> Exported:
-    """Only the model half: model.ptl, model_ops.yaml, report.md, metadata.json in OUTPUT."""
+                 allow_float: bool = False, runtime: str = "lite", backends: tuple[str, ...] = (),
+                 coreml_precision: str = "fp32", progress: Progress = _noop) -> Exported:
+    """Only the model half: the runtime's assets, report.md, metadata.json (lite: model_ops.yaml) in OUTPUT."""
     output = Path(output)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
                         trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
-                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float))
+                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float),
+                        runtime=runtime, backends=parse_backends(runtime, backends, coreml_precision=coreml_precision),
+                        coreml_precision=coreml_precision)
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=EXPORT_OWNERSHIP) as stage:
         exp = export_pipeline(opts, stage, progress)
-        (stage / "model_ops.yaml").write_text(operators_yaml(exp.export.operators))
+        _write_side_files(exp, stage)
         (stage / "report.md").write_text(report_markdown(exp))
         (stage / "metadata.json").write_text(exp.meta.to_json(f"scaffold {__version__}") + "\n")
         if exp.goldens.sample_input is not None:
@@ -518,7 +574,10 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
 
 
 def inspect_model(path: Path) -> dict[str, Any]:
-    info = inspect_asset(Path(path))
+    runtime = runtimes.for_asset(Path(path))
+    if runtime.backends:
+        return _inspect_program(runtime, Path(path))
+    info = runtime.inspect(Path(path))
     if info.metadata_error:
         raise ModelError(info.metadata_error)
     meta = read_embedded(info.metadata_raw) if info.metadata_raw else None
@@ -530,6 +589,19 @@ def inspect_model(path: Path) -> dict[str, Any]:
         "operators": info.operators,
         "extra_files": info.extra_files,
         "metadata": meta,
+    }
+
+
+def _inspect_program(runtime: runtimes.Runtime, path: Path) -> dict[str, Any]:
+    info = runtime.inspect(path)
+    return {
+        "runtime": runtime.name,
+        "path": str(info.path),
+        "size": info.size,
+        "methods": info.methods,
+        "delegation": info.lines()[1:],
+        "runs_here": info.runs_here,
+        "metadata": read_embedded(info.metadata) if info.metadata else None,
     }
 
 

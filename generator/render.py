@@ -10,7 +10,7 @@ import fnmatch
 import functools
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,9 @@ class Artifacts:
     sample_png: bytes
     expected: bytes
     vectors: dict[str, bytes]
+    # The runtime's assets beside the CPU one, by manifest kind ("vulkan_model", "coreml_model");
+    # a platform gets those its manifest section places.
+    extra_models: dict[str, bytes] = field(default_factory=dict)
 
 
 def write_artifacts(platform: str, root: Path, context: dict[str, Any], artifacts: Artifacts) -> list[str]:
@@ -165,6 +168,7 @@ def write_artifacts(platform: str, root: Path, context: dict[str, Any], artifact
         "model": artifacts.model,
         "sample": artifacts.sample_png,
         "expected": artifacts.expected,
+        **{kind: data for kind, data in artifacts.extra_models.items() if kind in section(platform)["artifacts"]},
     }
     written = []
     for kind, data in placed.items():

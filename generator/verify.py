@@ -1,104 +1,18 @@
-"""Checking a lite asset: what is inside it, and whether it computes what the source computes.
+"""Whether an exported asset computes what the source computes, for every runtime.
 
-Used by export (right after saving) and by `scaffold check` / `scaffold inspect`, so the rules
-for "acceptable asset" live in one place.
+Output selection, error text and the tolerance rule live here; how an asset is loaded and run
+is the runtime's (generator/runtimes/), so export, `scaffold check` and `scaffold inspect` share
+one definition of "acceptable asset".
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from generator import versions
 from generator.errors import ExportError, ModelError, UsageError
-from generator.loading import check_zip_sizes
-from generator.metadata import METADATA_KEY
-
-
-@dataclass
-class AssetInfo:
-    path: Path
-    size: int
-    bytecode_version: int
-    operators: list[str]
-    metadata_raw: str | None
-    extra_files: list[str] = field(default_factory=list)
-    metadata_error: str | None = None  # why metadata_raw is None although the asset has scaffold.json
-
-
-def read_extra_files(path: Path) -> dict[str, bytes]:
-    """Extra files live at <root>/extra/<name> in the archive."""
-    out: dict[str, bytes] = {}
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            parts = name.split("/")
-            if len(parts) == 3 and parts[1] == "extra":
-                out[parts[2]] = zf.read(name)
-    return out
-
-
-def load_lite(path: Path) -> Any:
-    from torch.jit.mobile import _load_for_lite_interpreter
-
-    from generator.loading import _register_torchvision_ops
-
-    _register_torchvision_ops()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return _load_for_lite_interpreter(str(path))
-        except Exception as exc:  # noqa: BLE001
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"the lite interpreter cannot load {path} ({reason[:200]}); export it again") from None
-
-
-def inspect_asset(path: Path) -> AssetInfo:
-    from torch.jit.mobile import _export_operator_list, _get_model_bytecode_version
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"asset not found: {path}; pass a .ptl file")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            check_zip_sizes(path, zf, path.stat().st_size)
-            if not any(n.endswith("/bytecode.pkl") for n in zf.namelist()):
-                raise ModelError(f"{path} is not a lite-interpreter asset (no bytecode); export it with scaffold export")
-    except zipfile.BadZipFile:
-        raise ModelError(f"{path} is not a lite-interpreter asset (not a zip archive); export it with scaffold export") from None
-    module = load_lite(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        version = int(_get_model_bytecode_version(str(path)))
-        ops = sorted(_export_operator_list(module))
-    extras = read_extra_files(path)
-    raw = extras.get(METADATA_KEY)
-    text, error = None, None
-    try:
-        text = raw.decode("utf-8") if raw is not None else None
-    except UnicodeDecodeError:
-        error = f"the embedded {METADATA_KEY} in {path} is not UTF-8 text; regenerate the asset with scaffold export"
-    return AssetInfo(
-        path=path,
-        size=path.stat().st_size,
-        bytecode_version=version,
-        operators=ops,
-        metadata_raw=text,
-        extra_files=sorted(extras),
-        metadata_error=error,
-    )
-
-
-def check_bytecode_version(version: int, path: Path) -> None:
-    if version > versions.LITE_BYTECODE_MAX:
-        raise ExportError(
-            f"{path} has bytecode version {version}, the app runtimes load at most {versions.LITE_BYTECODE_MAX} "
-            "(\"Lite Interpreter version number does not match\"); re-export with scaffold export"
-        )
 
 
 def packed_detections(output: Any) -> Any:
@@ -217,6 +131,23 @@ def first_tensor(output: Any, where: str, *, key: str | None = None, index: int 
     return result.detach().float().contiguous()
 
 
+def pick_like_source(source: Any, exported: Any, where: str, *, key: str | None = None, index: int | None = None) -> Any:
+    """The exported model's counterpart of the tensor the apps use from the source's output. A
+    runtime that keeps the output's structure (lite) is read with key/index; one that flattens it
+    (ExecuTorch returns a list of tensors in pytree order) is read at the leaf the source's was."""
+    import torch.utils._pytree as pytree
+
+    if packed_detections(source) is not None or pytree.tree_structure(source) == pytree.tree_structure(exported):
+        return first_tensor(exported, where, key=key, index=index)
+    chosen, _ = select_output(source, "the model", key=key, index=index)
+    leaves = pytree.tree_leaves(source)
+    position = next(i for i, leaf in enumerate(leaves) if leaf is chosen)
+    flat = pytree.tree_leaves(exported)
+    if len(flat) != len(leaves):
+        raise ExportError(f"{where} returns {len(flat)} outputs, the source {len(leaves)}; export the model again")
+    return first_tensor(flat[position], where)
+
+
 def call_module(module: Any, example: Any, where: str) -> Any:
     """forward() on a fresh copy of the input (a model may change its input in place); raw output."""
     import torch
@@ -270,24 +201,22 @@ def excess_error(reference: Any, actual: Any, tolerance: float, rtol: float) -> 
     return float(((reference - actual).abs() - allowed).max().item())
 
 
-def compare_with_source(asset: Path, reference: Any, example: Any, tolerance: float, rtol: float = 0.0, *,
-                        key: str | None = None, index: int | None = None) -> tuple[float, Any]:
-    """Run the saved asset with the lite interpreter; fail above tolerance + rtol*|reference|."""
+def compare_outputs(reference: Any, actual: Any, tolerance: float, rtol: float = 0.0, *, hint: str = "try --script") -> float:
+    """Max abs error of the exported model's output against the source's; fail above
+    tolerance + rtol*|reference| (numpy.allclose), or when the export gives NaN/Inf and the source does not."""
     import torch
 
     check_finite(reference, "the source model")
-    lite = load_lite(asset)
-    actual = run_module(lite, example, "the exported lite model", key=key, index=index)
     if not bool(torch.isfinite(actual).all()):
-        raise ExportError("the exported model produces NaN or Inf on the sample input where the source does not; try --script")
+        raise ExportError(f"the exported model produces NaN or Inf on the sample input where the source does not; {hint}")
     err = max_abs_error(reference, actual)
     if excess_error(reference, actual, tolerance, rtol) > 0:
         allowed = f"tolerance {tolerance:g}" + (f" + rtol {rtol:g} x |value|" if rtol else "")
         raise ExportError(
             f"the exported model differs from the source by {err:.3g} ({allowed}); "
-            "try --script, or raise --tolerance/--rtol if the model is numerically sensitive"
+            f"{hint}, or raise --tolerance/--rtol if the model is numerically sensitive"
         )
-    return err, actual
+    return err
 
 
 def torchvision_ops_notes(operators: list[str]) -> list[str]:

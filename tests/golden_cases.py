@@ -21,6 +21,13 @@ CASES = {
     # YOLO-style raw predictions: 1 x 16 boxes x (4 + 1 + 2 classes).
     "detection-java": dict(task="detection", shape=(1, 16, 7), android_api="java", labels=("circle", HOSTILE_LABEL),
                            rng=None),
+    # ExecuTorch with every delegate: both platforms, the GPU (Android) and Neural Engine (iOS) assets.
+    "image-to-image-executorch": dict(task="image-to-image", shape=(1, 3, 8, 8), android_api="java", labels=None,
+                                      rng=(-1.0, 1.0), runtime="executorch", backends=("xnnpack", "vulkan", "coreml")),
+    # ExecuTorch on the CPU only, through the C++ core on Android.
+    "classification-executorch-native": dict(task="classification", shape=(1, 3), android_api="native",
+                                             labels=(HOSTILE_LABEL, "zebra", "horse"), rng=None, runtime="executorch",
+                                             backends=("xnnpack",)),
 }
 
 
@@ -30,7 +37,8 @@ def case_context(case: str) -> dict:
     meta = describe(task=c["task"], input_size=(8, 8), mean=mean, std=std, output_shape=c["shape"],
                     output_range=c["rng"], labels=c["labels"], input_channels=c.get("channels", 3))
     config = ctx.ProjectConfig("zebra-ify", "Zebra Ify", "com.example.zebra_ify", "ZebraIfy", "com.example.zebra-ify",
-                               ("android", "ios"), c["android_api"])
+                               ("android", "ios"), c["android_api"], runtime=c.get("runtime", "lite"),
+                               backends=c.get("backends", ()))
     return ctx.build(config, meta)
 
 

@@ -13,9 +13,9 @@ import pytest
 from filelock import FileLock
 
 from conftest import REPO, run_cli
-from generator import record
-from generator.project import check_project, versions
-from generator.verify import inspect_asset
+from generator import record, versions
+from generator.project import check_project
+from generator.runtimes.lite import inspect_asset
 
 # `make test` trains the samples here first, on idle cores (training beside other tests
 # oversubscribes the two cores badly); run alone, the tests train them themselves.
@@ -142,3 +142,31 @@ def test_detector_sample_on_android_native_and_ios(detector_sample, tmp_path):
     assert all(c.name == "gradle wrapper jar is official" for c in report.checks if c.status == "skip"), report.checks
     for scope in ("android", "ios"):
         assert any(c.scope == scope and "C++ detection" in c.name and c.status == "pass" for c in report.checks)
+
+
+def _check_rows(project: Path) -> tuple[int, str]:
+    proc = run_cli("check", str(project), env={"COLUMNS": "250"})
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("sample", ["zebraify", "classifier"])
+def test_samples_on_executorch(sample, zebraify_sample, classifier_sample, tmp_path):
+    """The issue's "done when" on ExecuTorch (XNNPACK only: lowering the CycleGAN for Vulkan takes
+    minutes here). The XNNPACK asset must reproduce the source and pass every host check."""
+    if sample == "zebraify":
+        # fp32 XNNPACK differs from the TorchScript CycleGAN by 7.6e-4 on the 256x256 sample (reordered
+        # sums through the residual blocks, measured here): above the lite default of 1e-4, so the
+        # tolerance is given, as a user would.
+        args = ["--model", str(zebraify_sample / "cyclegan.pt"), "--tolerance", "2e-3"]
+    else:
+        args = ["--model", str(classifier_sample / "classifier.pt"), "--input-size", "96x96",
+                "--labels", str(classifier_sample / "labels.txt"), "--sample-image", str(classifier_sample / "sample.png")]
+    project = tmp_path / sample
+    proc = run_cli("new", sample, *args, "--runtime", "executorch", "--output", str(project))
+    assert proc.returncode == 0, proc.stderr
+    config, _, model = record.load(project)
+    assert config.runtime == "executorch" and config.backends == ("xnnpack",)
+    assert model["max_abs_error"] <= 2e-3 and model["assets"]["xnnpack"]["file"] == "model.pte"
+    assert not list(project.rglob("*.ptl"))
+    code, out = _check_rows(project)
+    assert code == 0 and "0 failed" in out, out

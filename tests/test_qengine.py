@@ -57,6 +57,7 @@ def test_every_host_reference_runs_on_qnnpack(tmp_path, monkeypatch):
 
     monkeypatch.setattr(verify, "call_module", spy)
     monkeypatch.setattr("generator.project.call_module", spy)
+    monkeypatch.setattr("generator.runtimes.lite.call_module", spy)
     before = torch.backends.quantized.engine
     assert before != "qnnpack"  # the host default (x86 here): what the bug used
     exp = export_pipeline(ModelOptions(str(path), input_size="16x16"), tmp_path / "out")

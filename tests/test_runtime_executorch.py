@@ -56,7 +56,7 @@ def exported(tiny, tmp_path_factory):
 def test_registry_names_the_runtime_and_rejects_unknown_ones():
     rt = runtimes.get("executorch")
     assert rt.name == "executorch" and rt.asset_name("vulkan") == "model_vulkan.pte"
-    with pytest.raises(UsageError, match="unknown runtime 'tflite'; choose one of: executorch"):
+    with pytest.raises(UsageError, match="unknown runtime 'tflite'; choose one of: lite, executorch"):
         runtimes.get("tflite")
     with pytest.raises(UsageError, match="unknown ExecuTorch backend 'mps'"):
         rt.asset_name("mps")

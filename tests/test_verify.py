@@ -11,7 +11,8 @@ from conftest import build, run_cli, save_torchscript
 from generator import metadata as md, record
 from generator.errors import ExportError, ModelError, UsageError
 from generator.project import ModelOptions, export_pipeline, new_project
-from generator.verify import compare_with_source, error_reason, select_output
+from generator.runtimes.lite import compare_with_source
+from generator.verify import error_reason, select_output
 
 
 class InPlace(nn.Module):
@@ -182,7 +183,8 @@ def test_tuple_output_index(tmp_path):
 # ---- item 11: relative tolerance, XNNPACK note ------------------------------------------------------
 
 def test_rtol_allows_relative_error_only_up_to_its_share(tmp_path):
-    from generator.verify import load_lite, run_module
+    from generator.runtimes.lite import load_lite
+    from generator.verify import run_module
 
     exp = export_pipeline(ModelOptions(str(save_torchscript(build("classification"), tmp_path / "m.pt")), input_size="16x16"),
                           tmp_path / "o")

@@ -8,6 +8,8 @@ the lite runtime's) is embedded as a constant method the apps call at start-up.
 from __future__ import annotations
 
 import contextlib
+import copy
+import io
 import logging
 import os
 import re
@@ -129,11 +131,16 @@ def _quiet_torch() -> Iterator[None]:
     old = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
+    # Core ML's partitioner sets its own loggers to INFO, and coremltools draws tqdm progress bars
+    # (on sys.stderr, chosen when each bar starts) for every conversion pass.
+    previous_disable = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")  # TorchScript and export deprecations, once per node
             yield
     finally:
+        logging.disable(previous_disable)
         for logger, level in zip(loggers, old):
             logger.setLevel(level)
 
@@ -247,8 +254,9 @@ def delegation_of(edge: Any) -> Delegation:
 
 def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = "fp32") -> tuple[Any, Delegation]:
     """ExecutorchProgramManager for one backend, and its delegation summary."""
-    from executorch.backends.xnnpack.utils.configs import get_transform_passes
-    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
+    with _quiet_torch():  # importing ExecuTorch (torchao) logs torch deprecation warnings
+        from executorch.backends.xnnpack.utils.configs import get_transform_passes
+        from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     _check_backend(backend)
     if coreml_precision not in COREML_PRECISIONS:
@@ -330,7 +338,8 @@ def export(
 
 
 def _load_program(path: Path) -> Any:
-    from executorch.runtime import Runtime
+    with _quiet_torch():
+        from executorch.runtime import Runtime
 
     try:
         return Runtime.get().load_program(Path(path))
@@ -342,17 +351,7 @@ def verify(asset: Path, example: Any) -> Any:
     """Run the asset's forward on the host runtime; the first output as a float tensor."""
     from generator.verify import first_tensor
 
-    program = _load_program(asset)
-    try:
-        method = program.load_method("forward")
-        # Non-contiguous inputs give wrong results on the host runtime (pytorch/executorch#18562).
-        outputs = method.execute([example.contiguous()])
-    except Exception as exc:  # noqa: BLE001
-        raise ExportError(
-            f"the ExecuTorch host runtime cannot run {Path(asset).name} ({_first_line(exc)}); "
-            "only XNNPACK assets run on this host"
-        ) from None
-    return first_tensor(outputs, f"the exported {Path(asset).name}")
+    return first_tensor(run(asset, example), f"the exported {Path(asset).name}")
 
 
 def read_metadata(path: Path) -> str | None:
@@ -408,17 +407,129 @@ def inspect(path: Path) -> PteInfo:
     return PteInfo(path, len(data), methods, metadata, delegation, versions.EXECUTORCH_PIP, planned)
 
 
+# Manifest artifact kind of each asset besides the CPU one (templates/manifest.toml).
+ARTIFACT_KINDS = {"vulkan": "vulkan_model", "coreml": "coreml_model"}
+
+
+@dataclass
+class AppExport:
+    """All assets of one export; path/size/operators describe the CPU (XNNPACK) asset the host runs."""
+
+    assets: list[ExportedAsset]
+    method: str
+    coreml_precision: str = "fp32"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cpu(self) -> ExportedAsset:
+        return self.assets[0]
+
+    @property
+    def path(self) -> Path:
+        return self.cpu.path
+
+    @property
+    def size(self) -> int:
+        return self.cpu.size
+
+    @property
+    def operators(self) -> list[str]:
+        return sorted(self.cpu.delegation.portable)
+
+
+def export_app(loaded: Any, example: Any, out_dir: Path, metadata_json: str, *, options: Any,
+               progress: Progress | None = None) -> AppExport:
+    """export() for the pipeline: the loaded model, the user's backends, what the report needs."""
+    import torch
+
+    if loaded.is_lite:
+        raise ModelError(f"{loaded.source} is a lite-interpreter asset, which ExecuTorch cannot read; pass the source model "
+                         "(.pt, .pt2 or file.py:function) or use --runtime lite")
+    model = loaded.module
+    method = ("TS2EPConverter" if isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)) else "torch.export")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    assets = export(model, example, Path(out_dir), metadata_json, backends=options.backends or ("xnnpack",),
+                    coreml_precision=options.coreml_precision, progress=progress)
+    return AppExport(assets, method, options.coreml_precision)
+
+
+def run(asset: Path, example: Any) -> Any:
+    """The forward outputs of the asset in the host runtime: a flat list of tensors (torch.export
+    flattens tuples and dicts, in pytree order)."""
+    program = _load_program(asset)
+    try:
+        method = program.load_method("forward")
+        # Non-contiguous inputs give wrong results on the host runtime (pytorch/executorch#18562).
+        return list(method.execute([example.contiguous()]))
+    except Exception as exc:  # noqa: BLE001
+        raise ExportError(
+            f"the ExecuTorch host runtime cannot run {Path(asset).name} ({_first_line(exc)}); "
+            "only XNNPACK assets run on this host"
+        ) from None
+
+
+def _report_rows(result: AppExport) -> list[tuple[str, str]]:
+    rows = [("export", f"{result.method} -> to_edge_transform_and_lower -> to_executorch"
+                       + (f" (Core ML compute precision {result.coreml_precision})"
+                          if any(a.backend == "coreml" for a in result.assets) else ""))]
+    for asset in result.assets:
+        verified = ("run here against the source model (see max abs error)" if asset.runs_here else
+                    f"exported but NOT run here: this host has no {asset.backend} backend; it runs only on "
+                    f"{'Android (Vulkan GPU)' if asset.backend == 'vulkan' else 'iOS (Core ML)'}")
+        rows.append((f"asset {asset.path.name}", f"{asset.backend}, {asset.size} bytes, lowered in {asset.seconds:.1f} s; {verified}"))
+        rows.append((f"delegation {asset.path.name}", "; ".join(asset.delegation.lines())))
+    return rows
+
+
+def _record(result: AppExport) -> dict[str, Any]:
+    import hashlib
+
+    return {
+        "runtime": NAME,
+        "export_method": result.method,
+        "operators": len(result.operators),
+        "asset_bytes": result.size,
+        "executorch_pip": versions.EXECUTORCH_PIP,
+        "assets": {a.backend: {"file": a.path.name, "bytes": a.size,
+                               "sha256": hashlib.sha256(a.path.read_bytes()).hexdigest()} for a in result.assets},
+    }
+
+
+def _summary(result: AppExport) -> str:
+    others = [f"{a.path.name} ({a.backend}, exported, not run here)" for a in result.assets[1:]]
+    return f"ExecuTorch {result.cpu.path.name} (xnnpack, verified on this host)" + "".join(f", {o}" for o in others)
+
+
 class _ExecuTorchRuntime:
     name = NAME
     suffix = SUFFIX
     backends = BACKENDS
+    uses_qengine = False
 
     def asset_name(self, backend: str) -> str:
         return ASSET_NAMES[_check_backend(backend)]
 
     export = staticmethod(export)
+    export_app = staticmethod(export_app)
+    run = staticmethod(run)
     verify = staticmethod(verify)
     inspect = staticmethod(inspect)
+    report_rows = staticmethod(_report_rows)
+    record = staticmethod(_record)
+    summary = staticmethod(_summary)
+
+    def extra_assets(self, result: AppExport) -> dict[str, Path]:
+        return {ARTIFACT_KINDS[a.backend]: a.path for a in result.assets[1:]}
+
+    def side_files(self, result: AppExport) -> dict[str, str]:
+        return {}
+
+    def notes(self, result: AppExport) -> list[str]:
+        return list(result.warnings)
+
+    def runtime_versions(self) -> str:
+        return (f"exported with pip executorch {versions.EXECUTORCH_PIP}; apps use ExecuTorch {versions.EXECUTORCH} "
+                f"({versions.EXECUTORCH_MAVEN_GROUP}:{versions.EXECUTORCH_ANDROID_ARTIFACT}, SwiftPM {versions.EXECUTORCH_SWIFTPM_BRANCH})")
 
 
 RUNTIME = _ExecuTorchRuntime()

@@ -3,10 +3,11 @@ import torch
 import yaml
 
 from conftest import build, save_torchscript
-from generator import export as export_mod, versions
+from generator import versions
+from generator.runtimes import lite as export_mod
 from generator.errors import ExportError
 from generator.project import ModelOptions, export_pipeline
-from generator.verify import inspect_asset
+from generator.runtimes.lite import inspect_asset
 
 
 class Branchy(torch.nn.Module):
@@ -45,7 +46,7 @@ def test_newer_bytecode_is_backported(tmp_path, monkeypatch):
 
 
 def test_control_flow_falls_back_to_script(tmp_path):
-    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_export import Branchy\ndef make():\n    return Branchy()\n"
+    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_runtime_lite import Branchy\ndef make():\n    return Branchy()\n"
                                    % str(__import__("pathlib").Path(__file__).parent))
     exp = export_pipeline(ModelOptions(f"{tmp_path / 'f.py'}:make", input_size="8x8", task="classification"), tmp_path / "out")
     assert exp.export.method == "script"
@@ -53,7 +54,7 @@ def test_control_flow_falls_back_to_script(tmp_path):
 
 
 def test_mismatch_with_source_fails_export(tmp_path):
-    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_export import Noisy\ndef make():\n    return Noisy()\n"
+    (tmp_path / "f.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom test_runtime_lite import Noisy\ndef make():\n    return Noisy()\n"
                                    % str(__import__("pathlib").Path(__file__).parent))
     with pytest.raises(ExportError, match="differs from the source"):
         export_pipeline(ModelOptions(f"{tmp_path / 'f.py'}:make", input_size="8x8", task="tensor"), tmp_path / "out")

@@ -1,9 +1,8 @@
-"""Export for the PyTorch Mobile lite interpreter (runtime "lite").
+"""The PyTorch Mobile lite interpreter (runtime "lite"): export to .ptl, run it, describe it.
 
 eval -> no_grad -> trace (or script) -> freeze -> mobile passes this torch build supports ->
 _save_for_lite_interpreter with the metadata as an extra file -> bytecode version capped at what
-pytorch_android_lite 2.1.0 and LibTorch-Lite 1.13 load. A later runtime (ExecuTorch) is another
-module with the same `export(...) -> ExportResult` shape.
+pytorch_android_lite 2.1.0 and LibTorch-Lite 1.13 load. Same interface as runtimes/executorch.py.
 """
 
 from __future__ import annotations
@@ -14,16 +13,100 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from generator import versions
-from generator.errors import ExportError, ModelError
-from generator.loading import LoadedModel
+from generator.errors import ExportError, ModelError, UsageError
+from generator.loading import LoadedModel, check_zip_sizes
 from generator.metadata import METADATA_KEY
-from generator.verify import check_bytecode_version, error_reason, inspect_asset
+from generator.runtimes import Progress
+from generator.verify import call_module, compare_outputs, error_reason, first_tensor, torchvision_ops_notes
 
-RUNTIME = "lite"
+NAME = "lite"
+SUFFIX = ".ptl"
 ASSET_NAME = "model.ptl"
+
+
+@dataclass
+class AssetInfo:
+    path: Path
+    size: int
+    bytecode_version: int
+    operators: list[str]
+    metadata_raw: str | None
+    extra_files: list[str] = field(default_factory=list)
+    metadata_error: str | None = None  # why metadata_raw is None although the asset has scaffold.json
+
+
+def read_extra_files(path: Path) -> dict[str, bytes]:
+    """Extra files live at <root>/extra/<name> in the archive."""
+    out: dict[str, bytes] = {}
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            parts = name.split("/")
+            if len(parts) == 3 and parts[1] == "extra":
+                out[parts[2]] = zf.read(name)
+    return out
+
+
+def load_lite(path: Path) -> Any:
+    from torch.jit.mobile import _load_for_lite_interpreter
+
+    from generator.loading import _register_torchvision_ops
+
+    _register_torchvision_ops()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _load_for_lite_interpreter(str(path))
+        except Exception as exc:  # noqa: BLE001
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"the lite interpreter cannot load {path} ({reason[:200]}); export it again") from None
+
+
+def inspect_asset(path: Path) -> AssetInfo:
+    from torch.jit.mobile import _export_operator_list, _get_model_bytecode_version
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"asset not found: {path}; pass a .ptl file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            check_zip_sizes(path, zf, path.stat().st_size)
+            if not any(n.endswith("/bytecode.pkl") for n in zf.namelist()):
+                raise ModelError(f"{path} is not a lite-interpreter asset (no bytecode); export it with scaffold export")
+    except zipfile.BadZipFile:
+        raise ModelError(f"{path} is not a lite-interpreter asset (not a zip archive); export it with scaffold export") from None
+    module = load_lite(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        version = int(_get_model_bytecode_version(str(path)))
+        ops = sorted(_export_operator_list(module))
+    extras = read_extra_files(path)
+    raw = extras.get(METADATA_KEY)
+    text, error = None, None
+    try:
+        text = raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        error = f"the embedded {METADATA_KEY} in {path} is not UTF-8 text; regenerate the asset with scaffold export"
+    return AssetInfo(
+        path=path,
+        size=path.stat().st_size,
+        bytecode_version=version,
+        operators=ops,
+        metadata_raw=text,
+        extra_files=sorted(extras),
+        metadata_error=error,
+    )
+
+
+def check_bytecode_version(version: int, path: Path) -> None:
+    if version > versions.LITE_BYTECODE_MAX:
+        raise ExportError(
+            f"{path} has bytecode version {version}, the app runtimes load at most {versions.LITE_BYTECODE_MAX} "
+            "(\"Lite Interpreter version number does not match\"); re-export with scaffold export"
+        )
 
 
 @dataclass
@@ -244,3 +327,78 @@ def operators_yaml(operators: list[str]) -> str:
     lines = ["# Root operators of the model, for a custom PyTorch Mobile build", "# (SELECTED_OP_LIST=model_ops.yaml)."]
     lines += [f"- {op}" for op in sorted(operators)]
     return "\n".join(lines) + "\n"
+
+
+def run(asset: Path, example: Any) -> Any:
+    """The raw output of the asset in the host lite interpreter (the same one the apps embed)."""
+    return call_module(load_lite(asset), example, "the exported lite model")
+
+
+def verify(asset: Path, example: Any) -> Any:
+    return first_tensor(run(asset, example), "the exported lite model")
+
+
+def compare_with_source(asset: Path, reference: Any, example: Any, tolerance: float, rtol: float = 0.0, *,
+                        key: str | None = None, index: int | None = None) -> tuple[float, Any]:
+    """Run the saved asset with the lite interpreter; fail above tolerance + rtol*|reference|."""
+    actual = first_tensor(run(asset, example), "the exported lite model", key=key, index=index)
+    return compare_outputs(reference, actual, tolerance, rtol), actual
+
+
+class _LiteRuntime:
+    name = NAME
+    suffix = SUFFIX
+    backends = ()
+    uses_qengine = True  # the phones run PyTorch's own quantized engines (generator/qengine.py)
+
+    def asset_name(self, backend: str) -> str:
+        raise UsageError(f"--backend {backend} needs --runtime executorch; the lite interpreter has one CPU asset")
+
+    def export_app(self, loaded: LoadedModel, example: Any, out_dir: Path, metadata_json: str, *, options: Any,
+                   progress: Progress) -> ExportResult:
+        progress("exporting for the lite interpreter")
+        return export(loaded, example, out_dir, metadata_json, script=options.script)
+
+    run = staticmethod(run)
+    verify = staticmethod(verify)
+    inspect = staticmethod(inspect_asset)
+
+    def extra_assets(self, result: ExportResult) -> dict[str, Path]:
+        return {}
+
+    def side_files(self, result: ExportResult) -> dict[str, str]:
+        return {"model_ops.yaml": operators_yaml(result.operators)}
+
+    def report_rows(self, result: ExportResult) -> list[tuple[str, str]]:
+        return [
+            ("export", result.method),
+            ("passes run", "; ".join(result.passes_run) or "none"),
+            ("passes skipped", "; ".join(f"{k}: {v}" for k, v in result.passes_skipped.items()) or "none"),
+            ("bytecode version", f"{result.bytecode_version} (host wrote {result.bytecode_written}; "
+                                 f"runtimes load <= {versions.LITE_BYTECODE_MAX})"),
+            ("operators", f"{len(result.operators)}: " + ", ".join(result.operators)),
+        ]
+
+    def record(self, result: ExportResult) -> dict[str, Any]:
+        return {"runtime": NAME, "export_method": result.method, "bytecode_version": result.bytecode_version,
+                "operators": len(result.operators), "asset_bytes": result.size}
+
+    def summary(self, result: ExportResult) -> str:
+        return f"bytecode v{result.bytecode_version}, {len(result.operators)} operators"
+
+    def notes(self, result: ExportResult) -> list[str]:
+        notes = []
+        if "optimize_for_mobile" in result.passes_skipped:
+            notes.append(f"optimize_for_mobile skipped: {result.passes_skipped['optimize_for_mobile']}")
+        return notes + torchvision_ops_notes(result.operators) + size_notes(result.size) + list(result.warnings)
+
+    def runtime_versions(self) -> str:
+        return f"pytorch_android_lite {versions.PYTORCH_ANDROID_LITE}; LibTorch-Lite {versions.LIBTORCH_LITE_POD}"
+
+
+# Google Play refuses new apps and updates targeting Android 15+ whose native libraries are not
+# 16 KB page-aligned; pytorch_android_lite 2.1.0's are not, and it gets no more releases.
+PLAY_16KB_NOTE = ("Google Play refuses apps targeting Android 15+ built with pytorch_android_lite (its native libraries "
+                  "are not 16 KB page-aligned); --runtime executorch fixes that")
+
+RUNTIME = _LiteRuntime()
