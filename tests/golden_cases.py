@@ -24,8 +24,8 @@ CASES = {
     # ExecuTorch with every delegate: both platforms, the GPU (Android) and Neural Engine (iOS) assets.
     "image-to-image-executorch": dict(task="image-to-image", shape=(1, 3, 8, 8), android_api="java", labels=None,
                                       rng=(-1.0, 1.0), runtime="executorch", backends=("xnnpack", "vulkan", "coreml")),
-    # ExecuTorch on the CPU only, through the C++ core on Android.
-    "classification-executorch-native": dict(task="classification", shape=(1, 3), android_api="native",
+    # ExecuTorch on the CPU only (`--android-api native` is refused with ExecuTorch: the AAR has no C++ API).
+    "classification-executorch-java": dict(task="classification", shape=(1, 3), android_api="java",
                                              labels=(HOSTILE_LABEL, "zebra", "horse"), rng=None, runtime="executorch",
                                              backends=("xnnpack",)),
 }

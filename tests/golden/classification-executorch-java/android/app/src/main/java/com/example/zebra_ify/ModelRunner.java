@@ -10,6 +10,9 @@ import android.util.Log;
 import org.json.JSONArray;
 import org.json.JSONException;
 import org.json.JSONObject;
+import org.pytorch.executorch.EValue;
+import org.pytorch.executorch.Module;
+import org.pytorch.executorch.Tensor;
 
 import java.io.File;
 import java.io.FileNotFoundException;
@@ -48,13 +51,43 @@ public final class ModelRunner {
     private final ModelSpec spec;
     private final String metadataJson;
     private final boolean specFromMetadata;
-    // --android-api native: the shared C++ core (app/src/main/cpp) runs the model; the iOS app
-    // runs the same core.
-    private final NativeCore core;
+    /**
+     * Output used when the model returns several tensors: ExecuTorch returns them as one flat
+     * list (a dict's values in insertion order, tuples and lists flattened), so the choice is the
+     * position in that list, the metadata's output "index". A "key" alone cannot be resolved.
+     */
+    static final String DEFAULT_OUTPUT_KEY =
+            null;
+    static final int DEFAULT_OUTPUT_INDEX = -1;
 
-    private ModelRunner(String modelPath, NativeCore core, String metadataJson) {
+    /**
+     * Mapped, not read into memory: the file is our private copy and is replaced only by a rename
+     * (copyAsset), so the mapping stays valid, and the weights are not held twice (the file's
+     * bytes and XNNPACK's packed copy) at load.
+     */
+    static final int LOAD_MODE = Module.LOAD_MODE_MMAP;
+
+    /** What runs the model: the ExecuTorch assets differ per backend. */
+    enum Backend {
+        XNNPACK("CPU (XNNPACK)"),
+        VULKAN("GPU (Vulkan, XNNPACK for the rest)");
+
+        final String label;
+
+        Backend(String label) {
+            this.label = label;
+        }
+    }
+
+    private Module module;
+    private Backend backend;
+    private final String outputKey;
+    private final int outputIndex;
+
+    private ModelRunner(String modelPath, Module module, Backend backend, String metadataJson) {
         this.modelPath = modelPath;
-        this.core = core;
+        this.module = module;
+        this.backend = backend;
         this.metadataJson = metadataJson == null ? "" : metadataJson;
         ModelSpec parsed = null;
         if (this.metadataJson.isEmpty()) {
@@ -70,6 +103,22 @@ public final class ModelRunner {
         }
         this.specFromMetadata = parsed != null;
         this.spec = parsed != null ? parsed : ModelSpec.defaults();
+        String key = DEFAULT_OUTPUT_KEY;
+        int index = DEFAULT_OUTPUT_INDEX;
+        if (parsed != null) {
+            // The metadata travels with the model, so a replaced model brings its own choice.
+            try {
+                JSONObject output = new JSONObject(this.metadataJson).optJSONObject("output");
+                if (output != null) {
+                    key = output.has("key") ? output.getString("key") : null;
+                    index = output.optInt("index", -1);
+                }
+            } catch (JSONException e) {
+                Log.w(TAG, "unreadable output choice in " + METADATA_KEY, e);
+            }
+        }
+        this.outputKey = key;
+        this.outputIndex = index;
     }
 
     /** Copies the model out of the APK if needed and loads it. Slow: call off the main thread. */
@@ -77,10 +126,34 @@ public final class ModelRunner {
         File file = copyAsset(context, MODEL_ASSET);
         String path = file.getAbsolutePath();
         if (BuildConfig.USE_VULKAN) {
-            Log.w(TAG, "scaffold.useVulkan is ignored by the native core, which runs on the CPU");
+            Log.w(TAG, "scaffold.useVulkan is on, but this project was generated without"
+                    + " --backend vulkan: it has no Vulkan asset and its AAR no Vulkan backend;"
+                    + " running " + MODEL_ASSET + " on the CPU (XNNPACK)");
         }
-        NativeCore core = new NativeCore(path);
-        return new ModelRunner(path, core, core.metadata());
+        Module module = Module.load(path, LOAD_MODE, threadCount());
+        return new ModelRunner(path, module, Backend.XNNPACK, readMetadata(module));
+    }
+
+    /**
+     * Threads for XNNPACK: half the cores, as ExecuTorch's own default (its JNI layer found that
+     * faster than all cores, since efficiency cores slow the whole pool), at most 4, the big
+     * cores of most phones; explicit so the log says what was used.
+     */
+    static int threadCount() {
+        int n = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+        Log.i(TAG, "XNNPACK threads: " + n);
+        return n;
+    }
+
+    /** The JSON of the metadata method, empty when the model has none. */
+    private static String readMetadata(Module module) {
+        try {
+            EValue[] values = module.execute(METADATA_KEY);
+            return values.length > 0 && values[0].isString() ? values[0].toStr() : "";
+        } catch (RuntimeException e) {
+            Log.w(TAG, "the model has no readable " + METADATA_KEY + " method", e);
+            return "";
+        }
     }
 
     public ModelSpec spec() {
@@ -99,7 +172,7 @@ public final class ModelRunner {
 
     /** What runs the model now (it changes once if the Vulkan asset fails its first forward). */
     public String deviceName() {
-        return "CPU (native core)";
+        return backend.label;
     }
 
     /** Scales the bitmap to the model's input size, normalizes it and runs forward(). */
@@ -131,10 +204,37 @@ public final class ModelRunner {
 
     /** Runs forward() on an already normalized NCHW float tensor. */
     public Result runTensor(float[] data, long[] shape) {
+        EValue input = EValue.from(Tensor.fromBlob(data, shape));
         long start = SystemClock.elapsedRealtimeNanos();
-        NativeCore.Output output = core.run(data, shape);
+        EValue[] outputs;
+        try {
+            outputs = module.forward(input);
+        } catch (RuntimeException e) {
+            if (backend == Backend.XNNPACK) {
+                throw e;
+            }
+            // A driver or GPU can lack what a Vulkan kernel needs; only forward() shows it.
+            Log.w(TAG, "forward() failed on " + backend.label + "; switching to " + MODEL_ASSET
+                    + " on the CPU (XNNPACK), which runs every later call", e);
+            module.destroy();
+            module = Module.load(modelPath, LOAD_MODE, threadCount());
+            backend = Backend.XNNPACK;
+            start = SystemClock.elapsedRealtimeNanos();
+            outputs = module.forward(input);
+            Log.i(TAG, "the model now runs on the CPU (XNNPACK)");
+        }
         double millis = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;
-        return new Result(output.data, output.shape, millis);
+        // The output tensors wrap the method's own memory until the next call: copy them now.
+        float[] packed = packedDetections(outputs);
+        if (packed != null) {
+            return new Result(packed, new long[] {packed.length / Detections.ROW, Detections.ROW},
+                    millis);
+        }
+        // ExecuTorch's Java Tensor has no memory format: outputs arrive contiguous in the
+        // exported program's dim order, which torch.export keeps contiguous unless the model
+        // itself returns a channels-last tensor (see README).
+        Tensor tensor = chooseTensor(outputs, outputKey, outputIndex);
+        return new Result(floats(tensor), tensor.shape(), millis);
     }
 
     /**
@@ -300,4 +400,91 @@ public final class ModelRunner {
         return out;
     }
 
+    /**
+     * The output tensor the app shows: the flat output at {@code index}; with no choice (one
+     * output, or metadata without one) the first tensor.
+     */
+    static Tensor chooseTensor(EValue[] outputs, String key, int index) {
+        if (index >= 0) {
+            if (index < outputs.length && outputs[index].isTensor()) {
+                return outputs[index].toTensor();
+            }
+            throw new IllegalStateException("the model's output has no tensor at index " + index
+                    + " (ExecuTorch returned " + outputs.length + " values)");
+        }
+        if (key != null && outputs.length > 1) {
+            throw new IllegalStateException("the metadata chooses output '" + key + "' by key,"
+                    + " but ExecuTorch returns a flat list of " + outputs.length + " values and"
+                    + " the metadata has no output index: re-export the model with scaffold");
+        }
+        for (EValue value : outputs) {
+            if (value.isTensor()) {
+                return value.toTensor();
+            }
+        }
+        throw new IllegalStateException("the model returned no tensor");
+    }
+
+    /**
+     * torchvision-style detector outputs, (boxes N x 4, scores N, labels N), flattened by
+     * ExecuTorch into three values, packed into one N x 6 array (see
+     * {@link Detections#packBoxes}); null for any other output.
+     */
+    private static float[] packedDetections(EValue[] outputs) {
+        if (outputs.length != 3 || !outputs[0].isTensor() || !outputs[1].isTensor()
+                || !outputs[2].isTensor()) {
+            return null;
+        }
+        Tensor boxes = outputs[0].toTensor();
+        Tensor scores = outputs[1].toTensor();
+        Tensor labels = outputs[2].toTensor();
+        long[] boxShape = boxes.shape();
+        if (boxShape.length == 0 || boxShape[boxShape.length - 1] != 4
+                || boxes.numel() != 4 * scores.numel() || scores.numel() != labels.numel()) {
+            return null;
+        }
+        return Detections.packBoxes(floats(boxes), floats(scores), floats(labels));
+    }
+
+    private static float[] floats(Tensor t) {
+        switch (t.dtype()) {
+            case FLOAT:
+            case HALF:
+                return t.getDataAsFloatArray();
+            case DOUBLE: {
+                double[] d = t.getDataAsDoubleArray();
+                float[] f = new float[d.length];
+                for (int i = 0; i < d.length; i++) {
+                    f[i] = (float) d[i];
+                }
+                return f;
+            }
+            case INT64: {
+                long[] l = t.getDataAsLongArray();
+                float[] f = new float[l.length];
+                for (int i = 0; i < l.length; i++) {
+                    f[i] = l[i];
+                }
+                return f;
+            }
+            case INT32: {
+                int[] n = t.getDataAsIntArray();
+                float[] f = new float[n.length];
+                for (int i = 0; i < n.length; i++) {
+                    f[i] = n[i];
+                }
+                return f;
+            }
+            case UINT8: {
+                byte[] b = t.getDataAsUnsignedByteArray();
+                float[] f = new float[b.length];
+                for (int i = 0; i < b.length; i++) {
+                    f[i] = b[i] & 0xFF;
+                }
+                return f;
+            }
+            default:
+                throw new IllegalStateException("unsupported output dtype " + t.dtype());
+        }
+    }
 }
