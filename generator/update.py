@@ -231,7 +231,9 @@ def _render_templates(project: _Project, fresh: Path, find_gradle: bool) -> None
     render.write_files(fresh, render.render_platform("project", context))
     from generator.project import _platform_module
 
-    placeholders = render.Artifacts(**{f: ({} if f == "vectors" else b"") for f in inspect.signature(render.Artifacts).parameters})
+    # Stand-ins for the model-derived files (the project's own are kept): empty bytes, and no
+    # golden vectors or extra backend assets to place.
+    placeholders = render.Artifacts(model=b"", sample_png=b"", expected=b"", vectors={}, extra_models={})
     for platform in project.config.platforms:
         _platform_module(platform).generate(fresh, context, placeholders, find_gradle=find_gradle, final_dir=project.target)
     record_base(fresh, context, project.config.platforms)
