@@ -70,3 +70,9 @@ class NoDeviceError(ScaffoldError):
     """`run` (or a device test) needs a running emulator, device or simulator and none is there."""
 
     exit_code = 11
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (or its type when it has none), for one-line errors."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]

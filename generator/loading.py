@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from generator.errors import ModelError, UsageError
+from generator.errors import ModelError, UsageError, first_line
 
 @dataclass
 class LoadedModel:
@@ -464,12 +464,8 @@ class _LoggedErrors(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None:
-            self.reasons.append(_first_line(exc))
+            self.reasons.append(first_line(exc))
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 @contextmanager
@@ -534,5 +530,5 @@ def load_model(model: str | Path, *, weights: Path | None = None, trust_pickle: 
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
-            reason = logged[0] if logged else _first_line(exc)
+            reason = logged[0] if logged else first_line(exc)
             raise ModelError(f"cannot load {path} as {kind} ({reason}); the file may be damaged, save it again") from None

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from generator import versions
-from generator.errors import ExportError, ModelError, UsageError
+from generator.errors import ExportError, ModelError, UsageError, first_line
 from generator.metadata import METADATA_METHOD
 from generator.runtimes import Progress
 
@@ -112,10 +112,6 @@ class PteInfo:
         return [head, *self.delegation.lines()]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
 
 def _check_backend(backend: str) -> str:
     if backend not in BACKENDS:
@@ -156,7 +152,7 @@ def _capture_error(exc: BaseException) -> ModelError:
     if "data-dependent" in text or "GuardOnDataDependent" in type(exc).__name__:
         what = "data-dependent control flow"
     else:
-        what = _first_line(exc)
+        what = first_line(exc)
     return ModelError(
         f"torch.export cannot capture the model: {what}{where}; rewrite it with torch.cond or use --runtime lite "
         "(TorchScript scripting keeps control flow)"
@@ -178,7 +174,7 @@ def to_exported_program(model: Any, example: Any) -> Any:
                 return TS2EPConverter(model, args).convert()
         except Exception as exc:  # noqa: BLE001 - the converter raises many types
             raise ModelError(
-                f"cannot convert the TorchScript model for ExecuTorch ({_first_line(exc)}); "
+                f"cannot convert the TorchScript model for ExecuTorch ({first_line(exc)}); "
                 "save it with torch.export.save (.pt2), pass the factory form file.py:function, or use --runtime lite"
             ) from None
     if not isinstance(model, torch.nn.Module):
@@ -278,7 +274,7 @@ def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = 
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - lowering raises many types
-        raise ExportError(f"lowering to ExecuTorch {backend} failed ({_first_line(exc)}); try --backend xnnpack or --runtime lite") from None
+        raise ExportError(f"lowering to ExecuTorch {backend} failed ({first_line(exc)}); try --backend xnnpack or --runtime lite") from None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -344,7 +340,7 @@ def _load_program(path: Path) -> Any:
     try:
         return Runtime.get().load_program(Path(path))
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot load {path} as an ExecuTorch program ({_first_line(exc)}); export it again") from None
+        raise ModelError(f"cannot load {path} as an ExecuTorch program ({first_line(exc)}); export it again") from None
 
 
 def verify(asset: Path, example: Any) -> Any:
@@ -402,7 +398,7 @@ def inspect(path: Path) -> PteInfo:
     try:
         methods, delegation, planned = _serialized_delegation(data)
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot parse {path} as an ExecuTorch program ({_first_line(exc)}); export it again") from None
+        raise ModelError(f"cannot parse {path} as an ExecuTorch program ({first_line(exc)}); export it again") from None
     metadata = read_metadata(path) if METADATA_METHOD in methods else None
     return PteInfo(path, len(data), methods, metadata, delegation, versions.EXECUTORCH_PIP, planned)
 
@@ -463,7 +459,7 @@ def run(asset: Path, example: Any) -> Any:
         return list(method.execute([example.contiguous()]))
     except Exception as exc:  # noqa: BLE001
         raise ExportError(
-            f"the ExecuTorch host runtime cannot run {Path(asset).name} ({_first_line(exc)}); "
+            f"the ExecuTorch host runtime cannot run {Path(asset).name} ({first_line(exc)}); "
             "only XNNPACK assets run on this host"
         ) from None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator import versions
-from generator.errors import ExportError, ModelError, UsageError
+from generator.errors import ExportError, ModelError, UsageError, first_line
 from generator.loading import LoadedModel, check_zip_sizes
 from generator.metadata import METADATA_KEY
 from generator.runtimes import Progress
@@ -61,8 +61,7 @@ def load_lite(path: Path) -> Any:
         try:
             return _load_for_lite_interpreter(str(path))
         except Exception as exc:  # noqa: BLE001
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"the lite interpreter cannot load {path} ({reason[:200]}); export it again") from None
+            raise ModelError(f"the lite interpreter cannot load {path} ({first_line(exc)}); export it again") from None
 
 
 def inspect_asset(path: Path) -> AssetInfo:
