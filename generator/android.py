@@ -165,7 +165,8 @@ def host_unit_tests(root: Path, context: dict[str, Any], report: CheckReport) ->
         return
     spec = render.section(PLATFORM)["host_tests"]
     env = render.environment()
-    main_sources = [root / env.from_string(p).render(**context) for p in spec["main"]]
+    rendered = set(render.promised_paths(PLATFORM, context))
+    main_sources = [root / path for path in (env.from_string(p).render(**context) for p in spec["main"]) if path in rendered]
     test_root = root / spec["tests"]
     tests = sorted(test_root.rglob("*.java"))
     resources = root / spec["resources"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from generator import ci, context as ctx, goldens, qengine, record, render, versions
 from generator.checks import CheckReport
-from generator.errors import ModelError, ScaffoldError
+from generator.errors import CheckFailedError, ModelError, ScaffoldError
 from generator.metadata import METADATA_METHOD, Metadata, read_embedded
 from generator.runtimes.lite import inspect_asset, load_lite
 from generator.verify import excess_error, first_tensor, run_module
@@ -67,16 +67,29 @@ def check_asset(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata, co
         _embedded_matches(scope, "embedded metadata matches scaffold.toml", info.metadata_raw, meta, report)
     sample = _first_platform_artifact(project_dir, config, context, "sample")
     expected_path = _first_platform_artifact(project_dir, config, context, "expected")
-    if not (sample.is_file() and expected_path.is_file()):
-        report.add(scope, "asset reproduces the expected output", False, "sample or expected output missing")
+    if not expected_path.is_file():
+        report.add(scope, "asset reproduces the expected output", False, f"{expected_path.name} missing")
         return
-    img = goldens.load_sample(sample, meta.input_width, meta.input_height)
+    try:
+        example = _sample_tensor(sample, meta)
+    except ScaffoldError as exc:
+        report.add(scope, "asset reproduces the expected output", False, str(exc))
+        return
     with qengine.restored():
         if engine:
             qengine.select(engine)  # before loading: the weights are packed for the engine current then
-        out = run_module(load_lite(asset), goldens.input_tensor(img, meta), "the asset", key=meta.output_key,
-                         index=meta.output_index)
+        out = run_module(load_lite(asset), example, "the asset", key=meta.output_key, index=meta.output_index)
     _reproduces(scope, out, expected_path, config, report)
+
+
+def _sample_tensor(sample: Path, meta: Metadata):
+    """The input the apps feed: sample_input.bin for a non-image input, else the sample picture
+    converted as torchvision does."""
+    if meta.input_shape:
+        return goldens.sample_input_tensor(sample, meta.input_shape, meta.input_dtype or "float32")
+    if not sample.is_file():
+        raise CheckFailedError(f"{sample.name} missing; regenerate the project (scaffold update) to restore it")
+    return goldens.input_tensor(goldens.load_sample(sample, meta.input_width, meta.input_height), meta)
 
 
 def _embedded_matches(scope: str, name: str, raw: str | None, meta: Metadata, report: CheckReport) -> None:
@@ -120,12 +133,11 @@ def _check_programs(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata
     _embedded_matches(scope, "embedded metadata matches scaffold.toml", info.metadata, meta, report)
     sample = _first_platform_artifact(project_dir, config, context, "sample")
     expected_path = _first_platform_artifact(project_dir, config, context, "expected")
-    if not (sample.is_file() and expected_path.is_file()):
-        report.add(scope, "asset reproduces the expected output", False, "sample or expected output missing")
+    if not expected_path.is_file():
+        report.add(scope, "asset reproduces the expected output", False, f"{expected_path.name} missing")
     else:
-        img = goldens.load_sample(sample, meta.input_width, meta.input_height)
         try:
-            outputs = et.run(asset, goldens.input_tensor(img, meta))
+            outputs = et.run(asset, _sample_tensor(sample, meta))
             # torch.export flattens a tuple output: the apps' tensor is at its index.
             out = first_tensor(outputs[meta.output_index or 0], "the asset")
         except ScaffoldError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from generator import __version__, versions
 from generator.native import jni_prefix
 from generator.metadata import METADATA_FORMAT, METADATA_KEY, METADATA_METHOD, Metadata
+from generator.goldens import SAMPLE_INPUT_NAME
 from generator.verify import DEFAULT_RTOL
 
 PLATFORMS = ("android", "ios")
@@ -23,6 +24,8 @@ MODEL_FILES = {"lite": "model.ptl", "executorch": "model.pte"}
 BACKEND_MODEL_FILES = {"vulkan": "model_vulkan.pte", "coreml": "model_coreml.pte"}
 MODEL_FILE = MODEL_FILES["lite"]
 SAMPLE_FILE = "sample.png"
+# A non-image input (--task tensor --input-shape): the seeded tensor, raw little-endian.
+SAMPLE_INPUT_FILE = SAMPLE_INPUT_NAME
 EXPECTED_FILE = "expected_output.bin"
 
 
@@ -84,7 +87,9 @@ def build(config: ProjectConfig, meta: Metadata) -> dict[str, Any]:
         "metadata_key": METADATA_KEY,
         "metadata_method": METADATA_METHOD,
         "metadata_format": METADATA_FORMAT,
-        "sample_file": SAMPLE_FILE,
+        "sample_file": SAMPLE_INPUT_FILE if meta.input_shape else SAMPLE_FILE,
+        "input_shape": list(meta.input_shape) if meta.input_shape else None,
+        "input_dtype": meta.input_dtype,
         "expected_file": EXPECTED_FILE,
         "v": versions,
         "generator_version": __version__,

@@ -134,10 +134,47 @@ def tensor_bytes(t) -> bytes:
     return t.contiguous().numpy().astype("<i8" if str(t.dtype) == "torch.int64" else "<f4").tobytes()
 
 
+INPUT_ITEM_BYTES = {"float32": 4, "int64": 8}
+
+
+def read_sample_input(path: Path, shape, dtype: str) -> bytes:
+    """The bytes of a project's sample_input.bin, checked against the input shape and dtype the
+    metadata records; CheckFailedError (one line) when it is missing or has the wrong length."""
+    from generator.errors import CheckFailedError
+
+    path = Path(path)
+    count = int(np.prod(shape))
+    needed = count * INPUT_ITEM_BYTES[dtype]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckFailedError(f"{path.name} is missing; regenerate the project (scaffold update) to restore it") from None
+    except OSError as exc:
+        raise CheckFailedError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if len(data) != needed:
+        raise CheckFailedError(f"{path.name} has {len(data)} bytes, but the {'x'.join(map(str, shape))} {dtype} input needs "
+                               f"{needed} ({count} little-endian values); regenerate the project (scaffold update)")
+    return data
+
+
+def sample_input_tensor(path: Path, shape, dtype: str):
+    """sample_input.bin as the tensor the apps build from it (see read_sample_input)."""
+    import torch
+
+    values = np.frombuffer(read_sample_input(path, shape, dtype), dtype="<i8" if dtype == "int64" else "<f4")
+    return torch.from_numpy(values.astype(np.int64 if dtype == "int64" else np.float32).reshape(tuple(shape)))
+
+
 def compute_for_tensor(example, expected_tensor) -> "Goldens":
     """Goldens of a non-image input: the sample tensor itself instead of a picture."""
     expected = expected_tensor.reshape(-1).numpy().astype(np.float32)
-    return Goldens(sample_png=b"", expected=expected, vectors={}, sample_input=tensor_bytes(example))
+    raw = tensor_bytes(example)
+    # The host tests read the raw file with the app's own reader and compare it with numpy's values
+    # (as float32: the int64 sample's token ids 0..9 are exact there).
+    vectors = {SAMPLE_INPUT_NAME: raw,
+               "input_values.bin": example.reshape(-1).numpy().astype("<f4").tobytes(),
+               "output_chw.bin": expected.astype("<f4").tobytes()}
+    return Goldens(sample_png=b"", expected=expected, vectors=vectors, sample_input=raw)
 
 
 def argb_ints(img) -> np.ndarray:

@@ -213,6 +213,8 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     range_arg = parse_range(opts.output_range)
     labels = read_labels(opts.labels)
     tensor_input = parse_input_shape(opts.input_shape, opts.input_dtype, opts.task)
+    if tensor_input and opts.sample_image is not None:
+        raise UsageError("--sample-image is a picture, but --input-shape feeds a seeded tensor; drop one of them")
     if not (0 <= opts.rtol < 1):
         raise UsageError(f"--rtol {opts.rtol} must be >= 0 and < 1; e.g. {DEFAULT_RTOL:g}")
     if opts.output_index is not None and opts.output_index < 0:
@@ -453,8 +455,9 @@ def make_config(*, name: str, package: str | None, bundle_id: str | None, platfo
 
 def _artifacts(exp: Exported):
     extra = {kind: path.read_bytes() for kind, path in runtimes.get(exp.runtime).extra_assets(exp.export).items()}
-    return render.Artifacts(exp.asset.read_bytes(), exp.goldens.sample_png, exp.goldens.expected_bytes, exp.goldens.vectors,
-                            extra)
+    # A non-image input ships its sample tensor where the others ship their picture (context sample_file).
+    sample = exp.goldens.sample_input if exp.goldens.sample_input is not None else exp.goldens.sample_png
+    return render.Artifacts(exp.asset.read_bytes(), sample, exp.goldens.expected_bytes, exp.goldens.vectors, extra)
 
 
 def _write_side_files(exp: Exported, directory: Path) -> None:
@@ -481,15 +484,13 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
     from generator import update
 
     options = update.recorded_options(arguments)
-    if parse_input_shape(input_shape, input_dtype, task) is not None:
-        raise UsageError("the generated apps feed pictures only; for a non-image input use "
-                         "`scaffold export --task tensor --input-shape ...` and feed sample_input.bin from your own app code")
+    parse_input_shape(input_shape, input_dtype, task)  # refuse a bad shape before anything is written
     config = make_config(name=name, package=package, bundle_id=bundle_id, platforms=tuple(platforms),
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol,
                          runtime=runtime, backends=tuple(backends), coreml_precision=coreml_precision)
     output = Path(output) if output is not None else Path(name)
     opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index,
+                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
                         quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float),
                         runtime=runtime, backends=config.backends, coreml_precision=coreml_precision)

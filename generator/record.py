@@ -52,6 +52,9 @@ def dumps(config: ProjectConfig, meta: Metadata, model: dict[str, Any], options:
         doc["metadata"]["output_index"] = meta.output_index
     if meta.input_channels != 3:
         doc["metadata"]["input_channels"] = meta.input_channels
+    if meta.input_shape:
+        doc["metadata"]["input_shape"] = list(meta.input_shape)
+        doc["metadata"]["input_dtype"] = meta.input_dtype
     if meta.detection is not None:
         doc["metadata"]["detection"] = meta.detection.to_dict()
     doc["model"]["tolerance"] = config.tolerance
@@ -98,6 +101,8 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             output_key=str(m["output_key"]) if "output_key" in m else None,
             output_index=int(m["output_index"]) if "output_index" in m else None,
             input_channels=int(m.get("input_channels", 3)),
+            input_shape=tuple(int(d) for d in m["input_shape"]) if "input_shape" in m else None,
+            input_dtype=str(m["input_dtype"]) if "input_shape" in m else None,
             detection=DetectionSpec.from_dict(m["detection"]) if "detection" in m else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
