@@ -17,7 +17,9 @@ import java.util.Arrays;
  * <p>The generated class lives in the user's package, so it is reached by reflection instead of
  * compiling this file once per package.
  *
- * <p>Arguments: CLASS MODEL INPUT.f32 SHAPE EXPECTED.f32 TOLERANCE [BAD_MODEL]. Prints key=value
+ * <p>Arguments: CLASS MODEL INPUT DTYPE SHAPE EXPECTED.f32 TOLERANCE RTOL [BAD_MODEL], where INPUT
+ * holds little-endian float32 or (DTYPE int64) int64 values, fed through run or runInt64, and a
+ * value passes when |actual - expected| <= TOLERANCE + RTOL * |expected|. Prints key=value
  * lines; exit status 0 when everything matched, 1 when a check failed, 2 on unexpected errors.
  */
 public final class NativeCoreCheck {
@@ -34,19 +36,36 @@ public final class NativeCoreCheck {
     }
 
     private static int check(String[] args) throws Exception {
-        if (args.length != 6 && args.length != 7) {
-            System.out.println("error=usage: CLASS MODEL INPUT SHAPE EXPECTED TOLERANCE [BAD_MODEL]");
+        if (args.length != 8 && args.length != 9) {
+            System.out.println(
+                    "error=usage: CLASS MODEL INPUT DTYPE SHAPE EXPECTED TOLERANCE RTOL [BAD_MODEL]");
             return 2;
         }
         Class<?> type = Class.forName(args[0]);
         Constructor<?> create = type.getConstructor(String.class);
-        Method run = type.getMethod("run", float[].class, long[].class);
+        boolean int64 = "int64".equals(args[3]);
+        Method run = int64 ? type.getMethod("runInt64", long[].class, long[].class)
+                : type.getMethod("run", float[].class, long[].class);
         Method metadata = type.getMethod("metadata");
         Method close = type.getMethod("close");
-        float[] input = readFloats(args[2]);
-        long[] shape = Arrays.stream(args[3].split(",")).mapToLong(Long::parseLong).toArray();
-        float[] expected = readFloats(args[4]);
-        double tolerance = Double.parseDouble(args[5]);
+        ByteBuffer bytes = read(args[2]);
+        Object input;
+        int count;
+        if (int64) {
+            long[] longs = new long[bytes.remaining() / 8];
+            bytes.asLongBuffer().get(longs);
+            input = longs;
+            count = longs.length;
+        } else {
+            float[] floats = new float[bytes.remaining() / 4];
+            bytes.asFloatBuffer().get(floats);
+            input = floats;
+            count = floats.length;
+        }
+        long[] shape = Arrays.stream(args[4].split(",")).mapToLong(Long::parseLong).toArray();
+        float[] expected = readFloats(args[5]);
+        double tolerance = Double.parseDouble(args[6]);
+        double rtol = Double.parseDouble(args[7]);
         boolean ok = true;
 
         Object core = create.newInstance(args[1]);
@@ -59,22 +78,27 @@ public final class NativeCoreCheck {
             System.out.println("failure=output has " + data.length + " values, expected " + expected.length);
             ok = false;
         } else {
+            // As numpy.allclose (and verify.compare_outputs): each value has its own allowance.
             double maxError = 0.0;
+            double worstExcess = Double.NEGATIVE_INFINITY;
             int worst = -1;
             for (int i = 0; i < data.length; i++) {
                 double error = Math.abs((double) data[i] - (double) expected[i]);
                 if (Double.isNaN(error)) {
                     error = Double.POSITIVE_INFINITY;
                 }
-                if (error > maxError || worst < 0) {
-                    maxError = Math.max(maxError, error);
+                maxError = Math.max(maxError, error);
+                double excess = error - (tolerance + rtol * Math.abs((double) expected[i]));
+                if (excess > worstExcess || worst < 0) {
+                    worstExcess = excess;
                     worst = i;
                 }
             }
             System.out.println("max_abs_error=" + maxError);
-            if (maxError > tolerance) {
-                System.out.println("failure=max abs error " + maxError + " at index " + worst
-                        + " exceeds tolerance " + tolerance);
+            if (worstExcess > 0) {
+                System.out.println("failure=error " + Math.abs((double) data[worst] - expected[worst])
+                        + " at index " + worst + " exceeds tolerance " + tolerance + " + rtol " + rtol
+                        + " x |" + expected[worst] + "|");
                 ok = false;
             }
         }
@@ -82,7 +106,7 @@ public final class NativeCoreCheck {
         System.out.println("metadata_hex=" + hex(json.getBytes(StandardCharsets.UTF_8)));
 
         // A wrong shape must surface as IllegalArgumentException, not crash the process.
-        String badShape = expectThrows(() -> run.invoke(core, input, new long[] {input.length + 1}));
+        String badShape = expectThrows(() -> run.invoke(core, input, new long[] {count + 1}));
         System.out.println("bad_shape_error=" + oneLine(badShape));
         if (!badShape.startsWith("java.lang.IllegalArgumentException")) {
             System.out.println("failure=a wrong shape did not raise IllegalArgumentException");
@@ -98,8 +122,8 @@ public final class NativeCoreCheck {
             ok = false;
         }
 
-        if (args.length == 7) {
-            String bad = expectThrows(() -> create.newInstance(args[6]));
+        if (args.length == 9) {
+            String bad = expectThrows(() -> create.newInstance(args[8]));
             System.out.println("bad_model_error=" + oneLine(bad));
             if (bad.isEmpty() || bad.startsWith("java.lang.IllegalStateException")) {
                 System.out.println("failure=loading a broken model did not raise an exception");
@@ -131,9 +155,12 @@ public final class NativeCoreCheck {
         return t;
     }
 
+    private static ByteBuffer read(String path) throws IOException {
+        return ByteBuffer.wrap(Files.readAllBytes(Paths.get(path))).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     private static float[] readFloats(String path) throws IOException {
-        ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(Paths.get(path)))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer bytes = read(path);
         float[] values = new float[bytes.remaining() / 4];
         bytes.asFloatBuffer().get(values);
         return values;

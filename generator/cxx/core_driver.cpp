@@ -4,6 +4,7 @@
 //
 // Modes (binary files are raw little-endian arrays, like the generator's goldens):
 //   run      MODEL INPUT.f32 SHAPE OUTPUT.f32 [METADATA_OUT]
+//   run-int64 MODEL INPUT.i64 SHAPE OUTPUT.f32 [METADATA_OUT]       (an int64 model input)
 //   rgba2chw RGBA.u8 WIDTH HEIGHT MEAN STD OUTPUT.f32
 //   chw2rgba CHW.f32 WIDTH HEIGHT MEAN STD OUTPUT.u8
 //   softmax  LOGITS.f32 OUTPUT.f32
@@ -96,18 +97,20 @@ std::string joinShape(const std::vector<int64_t>& shape) {
   return text;
 }
 
-int runModel(const std::vector<std::string>& args) {
+int runModel(const std::vector<std::string>& args, bool int64) {
   if (args.size() != 4 && args.size() != 5) throw UsageError("run needs 4 or 5 arguments");
   std::vector<int64_t> shape;
   for (const auto& part : splitCommas(args[2])) shape.push_back(parseInt(part));
-  const std::vector<float> input = readArray<float>(args[1]);
+  const std::vector<float> floats = int64 ? std::vector<float>() : readArray<float>(args[1]);
+  const std::vector<int64_t> longs = int64 ? readArray<int64_t>(args[1]) : std::vector<int64_t>();
 
   using Clock = std::chrono::steady_clock;
   const auto loadStart = Clock::now();
   scaffold::InferenceCore core(args[0]);
   const auto runStart = Clock::now();
   std::vector<int64_t> outputShape;
-  const std::vector<float> output = core.run(input, shape, outputShape);
+  const std::vector<float> output =
+      int64 ? core.runInt64(longs, shape, outputShape) : core.run(floats, shape, outputShape);
   const auto runEnd = Clock::now();
 
   writeFile(args[3], output.data(), output.size() * sizeof(float));
@@ -291,7 +294,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
-    if (mode == "run") return runModel(args);
+    if (mode == "run" || mode == "run-int64") return runModel(args, mode == "run-int64");
     if (mode == "rgba2chw") return convertRgba(args);
     if (mode == "chw2rgba") return convertChw(args);
     if (mode == "softmax") return runSoftmax(args);

@@ -11,6 +11,7 @@ from generator.native.jni import verify_jni
 
 # What the host check runs each runtime's core on (the check's name says it).
 HOST_RUNTIME = {"lite": "host LibTorch", "executorch": "host ExecuTorch, pip wheel"}
+PIXEL_HELPERS = "C++ pixel and output helpers match the golden vectors"
 
 
 def _platform_paths(project_dir: Path, platform: str, context: dict) -> dict[str, Path]:
@@ -27,18 +28,20 @@ def _platform_paths(project_dir: Path, platform: str, context: dict) -> dict[str
 def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_flag: str | None, where: str) -> bool:
     runtime = context.get("runtime", "lite")
     name = f"C++ core reproduces the expected output ({HOST_RUNTIME[runtime]})"
+    tensor_input = _tensor_input(context)
     try:
         result = verify_core(paths["root"], paths["model"], paths["sample"], paths["expected"],
                              context["mean"], context["std"], float(context["tolerance"]),
                              rtol=float(context["rtol"]), input_channels=context.get("input_channels", 3),
-                             runtime=runtime)
+                             tensor_input=tensor_input, runtime=runtime)
     except ToolMissingError as exc:
         report.skip(scope, name, str(exc))
         return False
     except CheckFailedError as exc:
         report.add(scope, name, False, str(exc))
         return False
-    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, input bit-exact, "
+    fed = (f"{paths['sample'].name} ({tensor_input[1]})" if tensor_input else "input bit-exact")
+    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}, {fed}, "
                                   f"{result['run_ms']:.1f} ms on the host")
     if context["task"] == "detection":
         name = "C++ detection decode and NMS match torchvision on the expected output"
@@ -62,6 +65,12 @@ def _report_core(report, scope: str, paths: dict[str, Path], context: dict, std_
     report.add(scope, name, not problems,
                f"g++ {std_flag}: no errors in the core's own files" if not problems else problems[0])
     return True
+
+
+def _tensor_input(context: dict) -> tuple[list[int], str] | None:
+    """(shape, dtype) of a non-image input (--input-shape), None for a picture."""
+    shape = context.get("input_shape")
+    return (list(shape), context.get("input_dtype") or "float32") if shape else None
 
 
 def report_ios_cxx_standard(report, ios_root: Path, host_flag: str | None) -> None:
@@ -104,7 +113,26 @@ def check_android(project_dir: Path, context: dict, report) -> None:
     std_flag = cmake_std_flag(cmakelists.read_text(encoding="utf-8")) if cmakelists.is_file() else None
     if not _report_core(report, scope, paths, context, std_flag, "app/src/main/cpp/CMakeLists.txt"):
         return
-    name = "C++ pixel and output helpers match the golden vectors"
+    tensor_input = _tensor_input(context)
+    if tensor_input:
+        report.skip(scope, PIXEL_HELPERS, f"the model's input is a tensor of {tensor_input[1]} ({paths['sample'].name}), not a picture: no pixel helpers run")
+    else:
+        _report_pixel_helpers(report, scope, paths, context)
+    name = "NativeCore (JNI) runs the model in a JVM"
+    try:
+        result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
+                            context["mean"], context["std"], float(context["tolerance"]), rtol=float(context["rtol"]),
+                            input_channels=context.get("input_channels", 3), tensor_input=tensor_input)
+    except ToolMissingError as exc:
+        report.skip(scope, name, str(exc))
+        return
+    except CheckFailedError as exc:
+        report.add(scope, name, False, str(exc))
+        return
+    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}; errors map to Java exceptions")
+
+
+def _report_pixel_helpers(report, scope: str, paths: dict[str, Path], context: dict) -> None:
     shape = list(context["output_shape"])
     out_h, out_w = (shape[-2], shape[-1]) if len(shape) >= 3 else (0, 0)
     image_task = context["task"] == "image-to-image"
@@ -119,18 +147,6 @@ def check_android(project_dir: Path, context: dict, report) -> None:
             input_channels=context.get("input_channels", 3),
             detection=detection, detection_classes=int(shape[-1]) - 5 if detection else 0,
         )
-        report.add(scope, name, True, ", ".join(pixel["checked"]))
+        report.add(scope, PIXEL_HELPERS, True, ", ".join(pixel["checked"]))
     except CheckFailedError as exc:
-        report.add(scope, name, False, str(exc))
-    name = "NativeCore (JNI) runs the model in a JVM"
-    try:
-        result = verify_jni(paths["root"], context["package"], paths["model"], paths["sample"], paths["expected"],
-                            context["mean"], context["std"], float(context["tolerance"]),
-                            input_channels=context.get("input_channels", 3))
-    except ToolMissingError as exc:
-        report.skip(scope, name, str(exc))
-        return
-    except CheckFailedError as exc:
-        report.add(scope, name, False, str(exc))
-        return
-    report.add(scope, name, True, f"max abs error {result['max_abs_error']:.3g}; errors map to Java exceptions")
+        report.add(scope, PIXEL_HELPERS, False, str(exc))

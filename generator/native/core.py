@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from generator.errors import CheckFailedError
+from generator.goldens import read_sample_input
 from generator.native import build as builds
 from generator.native.build import (COMPILE_TIMEOUT, CXX_DIR, RUN_TIMEOUT, _cached, _compile, _compiler_identity,
                                     _define_flags, _first_error, _hash, _read, build_info)
@@ -240,14 +241,15 @@ class CoreDriver:
     def _tmp(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="scaffold-core-", dir=self._work_dir)
 
-    def run_model(self, model: Path, input_f32: bytes, shape: Sequence[int]) -> dict:
-        """{"output": bytes (float32 LE), "shape": [..], "metadata": str, "load_ms", "run_ms"}."""
+    def run_model(self, model: Path, input_f32: bytes, shape: Sequence[int], dtype: str = "float32") -> dict:
+        """{"output": bytes (float32 LE), "shape": [..], "metadata": str, "load_ms", "run_ms"}; the
+        input is float32 LE values, or with dtype "int64" int64 LE values (the core's runInt64)."""
         with self._tmp() as tmp:
-            src, dst, meta = Path(tmp, "input.f32"), Path(tmp, "output.f32"), Path(tmp, "meta.json")
+            src, dst, meta = Path(tmp, "input.bin"), Path(tmp, "output.f32"), Path(tmp, "meta.json")
             src.write_bytes(input_f32)
             stdout = _run_driver(
                 self.path,
-                ["run", str(model), str(src), ",".join(str(int(d)) for d in shape), str(dst), str(meta)],
+                ["run-int64" if dtype == "int64" else "run", str(model), str(src), ",".join(str(int(d)) for d in shape), str(dst), str(meta)],
                 f"running {Path(model).name}",
             )
             info = _key_values(stdout)
@@ -454,13 +456,15 @@ def verify_core(
     *,
     rtol: float = 0.0,
     input_channels: int = 3,
+    tensor_input: tuple[Sequence[int], str] | None = None,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
     runtime: str = "lite",
 ) -> dict:
     """Run the project's own C++ core on the host the way the app does (PNG -> RGBA8 ->
     rgbaToChw, or rgbaToY for a luma model -> model) and compare with the expected output
-    Python computed.
+    Python computed. With ``tensor_input`` (shape, dtype) the sample is the non-image input's
+    sample_input.bin (``sample_png`` is its path), fed as it is through run or runInt64.
 
     The input tensor must equal torchvision's bit for bit (reference_chw). Returns
     {"max_abs_error", "mean_abs_error", "worst_index", "values", "output_shape", "metadata",
@@ -470,15 +474,19 @@ def verify_core(
     core_dir = find_core_dir(project_platform_dir)
     driver_path = build_core_driver(core_dir, Path(build_dir or builds.default_build_dir()), gxx, runtime=runtime)
     driver = CoreDriver(driver_path)
-    rgba, width, height = png_to_rgba(Path(sample_png))
-    chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
-    if chw != reference_input(rgba, width, height, mean, std, input_channels):
-        what = "the generator's luma (Y) tensor" if input_channels == 1 else "torchvision's to_tensor+normalize"
-        raise CheckFailedError(
-            f"C++ {'rgbaToY' if input_channels == 1 else 'rgbaToChw'} differs from {what} on {Path(sample_png).name}; "
-            "it must match bit for bit"
-        )
-    result = driver.run_model(Path(model_path), chw, shape)
+    if tensor_input is not None:
+        shape, dtype = list(tensor_input[0]), tensor_input[1]
+        result = driver.run_model(Path(model_path), read_sample_input(Path(sample_png), shape, dtype), shape, dtype)
+    else:
+        rgba, width, height = png_to_rgba(Path(sample_png))
+        chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
+        if chw != reference_input(rgba, width, height, mean, std, input_channels):
+            what = "the generator's luma (Y) tensor" if input_channels == 1 else "torchvision's to_tensor+normalize"
+            raise CheckFailedError(
+                f"C++ {'rgbaToY' if input_channels == 1 else 'rgbaToChw'} differs from {what} on {Path(sample_png).name}; "
+                "it must match bit for bit"
+            )
+        result = driver.run_model(Path(model_path), chw, shape)
     expected = _floats(_read(Path(expected_bin), "expected output"))
     actual = _floats(result["output"])
     name = Path(expected_bin).name

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from generator.errors import CheckFailedError, ToolMissingError
+from generator.goldens import read_sample_input
 from generator.native import build as builds
 from generator.native.build import COMPILE_TIMEOUT, CXX_DIR, RUN_TIMEOUT, _cached, _compile, _first_error, _hash, _read
 from generator.native.core import CoreDriver, _key_values, build_core_driver, build_core_object, build_ops_object, png_to_rgba
@@ -146,6 +147,8 @@ def run_native_core_java(
     expected_bin: Path,
     tolerance: float,
     *,
+    rtol: float = 0.0,
+    dtype: str = "float32",
     bad_model: Path | None = None,
     build_dir: Path | None = None,
     javac: Javac | None = None,
@@ -153,16 +156,18 @@ def run_native_core_java(
 ) -> dict:
     """Compile the generated NativeCore.java with the host check program and run it in a JVM
     that loads ``library``; returns the check's key=value report (max_abs_error, shape,
-    metadata, *_error). Raises CheckFailedError when a check inside the JVM failed."""
+    metadata, *_error). ``input_f32`` holds float32 values, or int64 ones with dtype "int64"
+    (fed through NativeCore.runInt64); a value passes within tolerance + rtol x |expected|, as
+    verify.compare_outputs allows. Raises CheckFailedError when a check inside the JVM failed."""
     java = java or Java()
     classes = compile_java([Path(native_core_java), JNI_CHECK_SOURCE], Path(build_dir or builds.default_build_dir()), javac)
     with tempfile.TemporaryDirectory(prefix="scaffold-jni-") as tmp:
-        input_path = Path(tmp, "input.f32")
+        input_path = Path(tmp, "input.bin")
         input_path.write_bytes(input_f32)
         args = [
             f"-Djava.library.path={Path(library).parent}", "-cp", str(classes), "NativeCoreCheck",
-            f"{package}.NativeCore", str(model_path), str(input_path),
-            ",".join(str(int(d)) for d in shape), str(expected_bin), repr(float(tolerance)),
+            f"{package}.NativeCore", str(model_path), str(input_path), dtype,
+            ",".join(str(int(d)) for d in shape), str(expected_bin), repr(float(tolerance)), repr(float(rtol)),
         ]
         if bad_model is not None:
             args.append(str(bad_model))
@@ -189,7 +194,9 @@ def verify_jni(
     std: Sequence[float],
     tolerance: float = 1e-5,
     *,
+    rtol: float = 0.0,
     input_channels: int = 3,
+    tensor_input: tuple[Sequence[int], str] | None = None,
     build_dir: Path | None = None,
     gxx: Gxx | None = None,
     javac: Javac | None = None,
@@ -197,7 +204,8 @@ def verify_jni(
 ) -> dict:
     """The native variant end to end on the host: build the rendered JNI glue + core into a
     host library, load it from a JVM through the rendered NativeCore.java, feed it the sample
-    (converted by the core's rgbaToChw) and compare with the expected output."""
+    (converted by the core's rgbaToChw; with ``tensor_input`` (shape, dtype) the raw
+    sample_input.bin at ``sample_png``) and compare with the expected output."""
     android_dir = Path(android_dir)
     jni_dir = android_dir / "app" / "src" / "main" / "cpp"
     native_core_java = android_dir / "app" / "src" / "main" / "java" / Path(*package.split(".")) / "NativeCore.java"
@@ -205,12 +213,16 @@ def verify_jni(
         raise CheckFailedError(f"{native_core_java} missing; the project was not generated with --android-api native")
     build_dir = Path(build_dir or builds.default_build_dir())
     library = build_jni_library(jni_dir, jni_dir, build_dir, gxx, javac)
-    driver = CoreDriver(build_core_driver(jni_dir, build_dir, gxx))
-    rgba, width, height = png_to_rgba(Path(sample_png))
-    chw, shape = driver.input_tensor(rgba, width, height, mean, std, input_channels)
+    if tensor_input is not None:
+        shape, dtype = list(tensor_input[0]), tensor_input[1]
+        data = read_sample_input(Path(sample_png), shape, dtype)
+    else:
+        driver = CoreDriver(build_core_driver(jni_dir, build_dir, gxx))
+        rgba, width, height = png_to_rgba(Path(sample_png))
+        (data, shape), dtype = driver.input_tensor(rgba, width, height, mean, std, input_channels), "float32"
     report = run_native_core_java(
-        library, native_core_java, package, Path(model_path), chw, shape,
-        Path(expected_bin), tolerance, build_dir=build_dir, javac=javac, java=java,
+        library, native_core_java, package, Path(model_path), data, shape,
+        Path(expected_bin), tolerance, rtol=rtol, dtype=dtype, build_dir=build_dir, javac=javac, java=java,
     )
     report["library"] = library
     return report
