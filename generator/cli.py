@@ -32,7 +32,8 @@ TaskOpt = Annotated[Optional[str], typer.Option(help=(
     "what the model is fed and what the app shows (default: from the output shape; detection only when given): image-to-image (an RGB picture "
     "in, a picture out), classification (a picture in, top-5 labels out), segmentation (a picture in, a mask over it), "
     "detection (a picture in, labelled boxes over it), "
-    "tensor (a picture, or with --input-shape any tensor, in; a summary of the output tensor)"))]
+    "tensor (a picture in, or with --input-shape/--input-dtype a float32 or int64 tensor: the apps feed the seeded "
+    "sample_input.bin; a summary of the output tensor out)"))]
 InShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="--task tensor: the input tensor's shape, e.g. 1x16x40 (audio features), 1x3x8x112x112 (video), 1x32 (tokens); the sample is seeded")]
 InDtypeOpt = Annotated[Optional[str], typer.Option("--input-dtype", help="--task tensor: float32 (values 0..1) or int64 (token ids 0..9)")]
 SizeOpt = Annotated[Optional[str], typer.Option("--input-size", help="WIDTHxHEIGHT (default: per task, 256 for image-to-image, 224 otherwise)")]

@@ -572,6 +572,41 @@ def test_jni_library_runs_in_a_jvm(android_dir, model_path, sample, cache_dir, t
                                     build_dir=cache_dir)
 
 
+def test_jni_check_applies_rtol_like_compare_outputs(android_dir, model_path, sample, cache_dir, tmp_path):
+    # Off by 0.1% of each value: beyond an absolute 1e-6, within rtol 2e-3. verify.compare_outputs
+    # (export, scaffold check's asset row, the C++ core row) accepts this; the JNI row must agree.
+    import torch
+
+    from generator.verify import compare_outputs
+
+    shifted = (sample["y"].reshape(-1).astype(np.float64) * (1 + 1e-3)).astype("<f4")
+    expected = tmp_path / "expected_rtol.bin"
+    expected.write_bytes(shifted.tobytes())
+    compare_outputs(torch.from_numpy(shifted.copy()), torch.from_numpy(sample["y"].reshape(-1).copy()), 1e-6, 2e-3)
+    result = native.verify_jni(android_dir, PACKAGE, model_path, sample["png"], expected, MEAN, STD,
+                               tolerance=1e-6, rtol=2e-3, build_dir=cache_dir)
+    assert result["max_abs_error"] > 1e-6  # the absolute tolerance alone would have failed it
+    with pytest.raises(CheckFailedError, match=r"exceeds tolerance 1.0E-6 \+ rtol 0.0 x"):
+        native.verify_jni(android_dir, PACKAGE, model_path, sample["png"], expected, MEAN, STD,
+                          tolerance=1e-6, rtol=0.0, build_dir=cache_dir)
+
+
+def test_jni_check_passes_the_project_rtol(monkeypatch, tmp_path):
+    # check_android hands scaffold.toml's rtol to the JNI row, not only the absolute tolerance.
+    from generator.checks import CheckReport
+    from generator.native import checks
+
+    seen = {}
+    monkeypatch.setattr(checks, "_report_core", lambda *a, **k: True)
+    monkeypatch.setattr(checks, "_report_pixel_helpers", lambda *a, **k: None)
+    monkeypatch.setattr(checks, "verify_jni", lambda *a, **k: seen.update(k) or {"max_abs_error": 0.0})
+    context = {"package": PACKAGE, "mean": MEAN, "std": STD, "tolerance": 1e-4, "rtol": 0.25, "task": "tensor",
+               "output_shape": [1, 3], "model_file": "model.ptl", "sample_file": "sample.png",
+               "expected_file": "expected_output.bin", "product_name": "P", "package_path": "p"}
+    checks.check_android(tmp_path, context, CheckReport())
+    assert seen["rtol"] == 0.25
+
+
 def test_android_native_templates_agree(android_dir):
     cmake = (android_dir / "app/src/main/cpp/CMakeLists.txt").read_text()
     java = (android_dir / "app/src/main/java/com/example/zebra_ify/NativeCore.java").read_text()

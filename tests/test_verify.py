@@ -272,6 +272,7 @@ def test_tensor_input_options_are_checked(tmp_path, ts_model):
     ]:
         proc = run_cli("export", "--model", model, *args, "--output", str(tmp_path / "o"))
         assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
-    proc = run_cli("new", "demo", "--model", model, "--task", "tensor", "--input-shape", "1x4", "--output", str(tmp_path / "n"))
-    assert proc.returncode == 2 and "the generated apps feed pictures only" in proc.stderr
+    # `new` takes them too (tests/test_tensor_input.py) and refuses the same mistakes before writing anything.
+    proc = run_cli("new", "demo", "--model", model, "--input-shape", "1x4", "--output", str(tmp_path / "n"))
+    assert proc.returncode == 2 and "need --task tensor" in proc.stderr
     assert not (tmp_path / "n").exists()
