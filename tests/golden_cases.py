@@ -28,14 +28,18 @@ CASES = {
     "classification-executorch-java": dict(task="classification", shape=(1, 3), android_api="java",
                                              labels=(HOSTILE_LABEL, "zebra", "horse"), rng=None, runtime="executorch",
                                              backends=("xnnpack",)),
+    # A token model (--task tensor --input-shape 1x32 --input-dtype int64): the apps feed sample_input.bin.
+    "tensor-input-java": dict(task="tensor", shape=(1, 3), android_api="java", labels=None, rng=None,
+                              input_shape=(1, 32), input_dtype="int64", size=(32, 1)),
 }
 
 
 def case_context(case: str) -> dict:
     c = CASES[case]
     mean, std = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)) if c["task"] in ("image-to-image", "detection") else ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-    meta = describe(task=c["task"], input_size=(8, 8), mean=mean, std=std, output_shape=c["shape"],
-                    output_range=c["rng"], labels=c["labels"], input_channels=c.get("channels", 3))
+    meta = describe(task=c["task"], input_size=c.get("size", (8, 8)), mean=mean, std=std, output_shape=c["shape"],
+                    output_range=c["rng"], labels=c["labels"], input_channels=c.get("channels", 3),
+                    input_shape=c.get("input_shape"), input_dtype=c.get("input_dtype"))
     config = ctx.ProjectConfig("zebra-ify", "Zebra Ify", "com.example.zebra_ify", "ZebraIfy", "com.example.zebra-ify",
                                ("android", "ios"), c["android_api"], runtime=c.get("runtime", "lite"),
                                backends=c.get("backends", ()))

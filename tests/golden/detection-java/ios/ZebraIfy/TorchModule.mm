@@ -45,6 +45,20 @@ static std::vector<float> FloatsOf(NSData *data) {
 
 @end
 
+static std::vector<int64_t> DimsOf(NSArray<NSNumber *> *shape) {
+  std::vector<int64_t> dims;
+  for (NSNumber *dim in shape) dims.push_back(dim.longLongValue);
+  return dims;
+}
+
+static TorchOutput *OutputOf(const std::vector<float> &output,
+                             const std::vector<int64_t> &outputShape) {
+  NSMutableArray<NSNumber *> *shape = [NSMutableArray arrayWithCapacity:outputShape.size()];
+  for (const int64_t dim : outputShape) [shape addObject:@(dim)];
+  NSData *values = [NSData dataWithBytes:output.data() length:output.size() * sizeof(float)];
+  return [[TorchOutput alloc] initWithValues:values shape:shape];
+}
+
 @implementation TorchModule {
   std::unique_ptr<scaffold::InferenceCore> _core;
 }
@@ -80,15 +94,29 @@ static std::vector<float> FloatsOf(NSData *data) {
     if (error) *error = TorchError("input length is not a whole number of float32 values");
     return nil;
   }
-  std::vector<int64_t> dims;
-  for (NSNumber *dim in shape) dims.push_back(dim.longLongValue);
   try {
     std::vector<int64_t> outputShape;
-    const std::vector<float> output = _core->run(FloatsOf(input), dims, outputShape);
-    NSMutableArray<NSNumber *> *outShape = [NSMutableArray arrayWithCapacity:outputShape.size()];
-    for (const int64_t dim : outputShape) [outShape addObject:@(dim)];
-    NSData *values = [NSData dataWithBytes:output.data() length:output.size() * sizeof(float)];
-    return [[TorchOutput alloc] initWithValues:values shape:outShape];
+    const std::vector<float> output = _core->run(FloatsOf(input), DimsOf(shape), outputShape);
+    return OutputOf(output, outputShape);
+  } catch (const std::exception &e) {
+    if (error) *error = TorchError(e.what());
+    return nil;
+  }
+}
+
+- (nullable TorchOutput *)runWithInt64Input:(NSData *)input
+                                      shape:(NSArray<NSNumber *> *)shape
+                                      error:(NSError **)error {
+  if (input.length % sizeof(int64_t) != 0) {
+    if (error) *error = TorchError("input length is not a whole number of int64 values");
+    return nil;
+  }
+  std::vector<int64_t> values(input.length / sizeof(int64_t));
+  if (!values.empty()) std::memcpy(values.data(), input.bytes, values.size() * sizeof(int64_t));
+  try {
+    std::vector<int64_t> outputShape;
+    const std::vector<float> output = _core->runInt64(values, DimsOf(shape), outputShape);
+    return OutputOf(output, outputShape);
   } catch (const std::exception &e) {
     if (error) *error = TorchError(e.what());
     return nil;

@@ -34,6 +34,12 @@ NS_ASSUME_NONNULL_BEGIN
                                  shape:(NSArray<NSNumber *> *)shape
                                  error:(NSError **)error NS_SWIFT_NAME(run(input:shape:));
 
+/// The same for a model whose input is int64 (token ids): `input` holds int64 values in host
+/// byte order.
+- (nullable TorchOutput *)runWithInt64Input:(NSData *)input
+                                      shape:(NSArray<NSNumber *> *)shape
+                                      error:(NSError **)error NS_SWIFT_NAME(run(int64Input:shape:));
+
 /// RGBA8 pixels (straight alpha, ignored) -> CHW float32, ((c / 255) - mean) / std.
 + (nullable NSData *)tensorFromRGBA:(NSData *)rgba
                               width:(NSInteger)width

@@ -115,6 +115,48 @@ std::string utf8FromBytes(JNIEnv* env, jbyteArray bytes) {
   return text;
 }
 
+std::vector<int64_t> longsOf(JNIEnv* env, jlongArray array) {
+  std::vector<jlong> values(static_cast<size_t>(env->GetArrayLength(array)));
+  if (!values.empty()) {
+    env->GetLongArrayRegion(array, 0, static_cast<jsize>(values.size()), values.data());
+  }
+  return std::vector<int64_t>(values.begin(), values.end());
+}
+
+std::vector<float> floatsOf(JNIEnv* env, jfloatArray array) {
+  std::vector<float> values(static_cast<size_t>(env->GetArrayLength(array)));
+  if (!values.empty()) {
+    env->GetFloatArrayRegion(array, 0, static_cast<jsize>(values.size()), values.data());
+  }
+  return values;
+}
+
+// nativeRun and nativeRunInt64: the input array through the core's run or runInt64.
+template <typename JArray, typename Run>
+jfloatArray runCore(JNIEnv* env, jlong handle, JArray input, jlongArray shape, Run run) {
+  Session* session = sessionOf(env, handle);
+  if (session == nullptr) return nullptr;
+  if (input == nullptr || shape == nullptr) {
+    throwJava(env, "java/lang/IllegalArgumentException", "input and shape must not be null");
+    return nullptr;
+  }
+  try {
+    std::vector<int64_t> outputShape;
+    const std::vector<float> output = run(session->core, longsOf(env, shape), outputShape);
+    if (output.size() > static_cast<size_t>(INT32_MAX)) {
+      throw scaffold::CoreError("the model's output is too large for a Java array");
+    }
+    jfloatArray result = env->NewFloatArray(static_cast<jsize>(output.size()));
+    if (result == nullptr) return nullptr;  // OutOfMemoryError is pending
+    env->SetFloatArrayRegion(result, 0, static_cast<jsize>(output.size()), output.data());
+    session->lastShape = outputShape;
+    return result;
+  } catch (...) {
+    rethrowAsJava(env);
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 extern "C" JNIEXPORT jlong JNICALL Java_com_example_zebra_1ify_NativeCore_nativeLoad(JNIEnv* env, jclass,
@@ -135,36 +177,22 @@ extern "C" JNIEXPORT jfloatArray JNICALL Java_com_example_zebra_1ify_NativeCore_
                                                                       jlong handle,
                                                                       jfloatArray input,
                                                                       jlongArray shape) {
-  Session* session = sessionOf(env, handle);
-  if (session == nullptr) return nullptr;
-  if (input == nullptr || shape == nullptr) {
-    throwJava(env, "java/lang/IllegalArgumentException", "input and shape must not be null");
-    return nullptr;
-  }
-  try {
-    std::vector<float> values(static_cast<size_t>(env->GetArrayLength(input)));
-    if (!values.empty()) {
-      env->GetFloatArrayRegion(input, 0, static_cast<jsize>(values.size()), values.data());
-    }
-    std::vector<jlong> dims(static_cast<size_t>(env->GetArrayLength(shape)));
-    if (!dims.empty()) {
-      env->GetLongArrayRegion(shape, 0, static_cast<jsize>(dims.size()), dims.data());
-    }
-    const std::vector<int64_t> shape64(dims.begin(), dims.end());
-    std::vector<int64_t> outputShape;
-    const std::vector<float> output = session->core.run(values, shape64, outputShape);
-    if (output.size() > static_cast<size_t>(INT32_MAX)) {
-      throw scaffold::CoreError("the model's output is too large for a Java array");
-    }
-    jfloatArray result = env->NewFloatArray(static_cast<jsize>(output.size()));
-    if (result == nullptr) return nullptr;  // OutOfMemoryError is pending
-    env->SetFloatArrayRegion(result, 0, static_cast<jsize>(output.size()), output.data());
-    session->lastShape = outputShape;
-    return result;
-  } catch (...) {
-    rethrowAsJava(env);
-    return nullptr;
-  }
+  return runCore(env, handle, input, shape,
+                 [&](scaffold::InferenceCore& core, const std::vector<int64_t>& dims,
+                     std::vector<int64_t>& outputShape) {
+                   return core.run(floatsOf(env, input), dims, outputShape);
+                 });
+}
+
+extern "C" JNIEXPORT jfloatArray JNICALL Java_com_example_zebra_1ify_NativeCore_nativeRunInt64(JNIEnv* env, jclass,
+                                                                           jlong handle,
+                                                                           jlongArray input,
+                                                                           jlongArray shape) {
+  return runCore(env, handle, input, shape,
+                 [&](scaffold::InferenceCore& core, const std::vector<int64_t>& dims,
+                     std::vector<int64_t>& outputShape) {
+                   return core.runInt64(longsOf(env, input), dims, outputShape);
+                 });
 }
 
 extern "C" JNIEXPORT jlongArray JNICALL Java_com_example_zebra_1ify_NativeCore_nativeOutputShape(JNIEnv* env, jclass,

@@ -230,7 +230,11 @@ public final class ModelRunner {
 
     /** Runs forward() on an already normalized NCHW float tensor. */
     public Result runTensor(float[] data, long[] shape) {
-        EValue input = EValue.from(Tensor.fromBlob(data, shape));
+        return forward(Tensor.fromBlob(data, shape));
+    }
+
+    private Result forward(Tensor tensor) {
+        EValue input = EValue.from(tensor);
         long start = SystemClock.elapsedRealtimeNanos();
         EValue[] outputs;
         try {

@@ -177,7 +177,11 @@ public final class ModelRunner {
 
     /** Runs forward() on an already normalized NCHW float tensor. */
     public Result runTensor(float[] data, long[] shape) {
-        IValue input = IValue.from(Tensor.fromBlob(data, shape));
+        return forward(Tensor.fromBlob(data, shape));
+    }
+
+    private Result forward(Tensor tensor) {
+        IValue input = IValue.from(tensor);
         long start = SystemClock.elapsedRealtimeNanos();
         IValue output;
         try {

@@ -60,6 +60,21 @@ public final class NativeCore implements Closeable {
         return new Output(data, nativeOutputShape(handle));
     }
 
+    /**
+     * Runs forward() on one int64 tensor (token ids and other indices).
+     *
+     * @throws IllegalArgumentException if {@code shape} does not describe {@code input}
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public synchronized Output runInt64(long[] input, long[] shape) {
+        ensureOpen();
+        if (input == null || shape == null) {
+            throw new IllegalArgumentException("input and shape must not be null");
+        }
+        float[] data = nativeRunInt64(handle, input, shape);
+        return new Output(data, nativeOutputShape(handle));
+    }
+
     /** The metadata JSON embedded in the model ("scaffold.json"), or "" if it has none. */
     public synchronized String metadata() {
         ensureOpen();
@@ -87,6 +102,8 @@ public final class NativeCore implements Closeable {
     private static native long nativeLoad(byte[] utf8Path);
 
     private static native float[] nativeRun(long handle, float[] input, long[] shape);
+
+    private static native float[] nativeRunInt64(long handle, long[] input, long[] shape);
 
     private static native long[] nativeOutputShape(long handle);
 
