@@ -210,8 +210,9 @@ def _render_with_model(project: _Project, fresh: Path, model: str, overrides: di
         labels = workdir / "labels.txt"
         labels.write_text("".join(f"{label}\n" for label in project.meta.labels), encoding="utf-8")
         arguments["labels"] = labels
-    if arguments.get("sample_image") is None:
-        # The project's own sample keeps the goldens comparable across models.
+    if arguments.get("sample_image") is None and not project.meta.input_shape:
+        # The project's own sample keeps the goldens comparable across models (a non-image
+        # input's sample_input.bin is seeded: the same shape and dtype give the same bytes).
         where = project.config.platforms[0]
         sample = project.target / render.section(where)["output"] / render.artifact_path(where, "sample", ctx.build(project.config, project.meta))
         if sample.is_file():

@@ -181,6 +181,23 @@ def test_host_tests_catch_a_misread_sample(token_lite, tmp_path):
     assert status == "fail" and "sampleReadsAsPythonWroteIt" in detail, detail
 
 
+def test_update_to_a_retrained_token_model_keeps_the_tensor_input(token_lite, models, tmp_path):
+    # The project's sample_input.bin is no picture: update must not hand it to --sample-image.
+    from generator.update import update_project
+
+    project = tmp_path / "demo"
+    shutil.copytree(token_lite, project)
+    sample = (project / "android/app/src/main/assets/sample_input.bin").read_bytes()
+    retrained = tmp_path / "retrained.py"
+    retrained.write_text(MODELS.replace("torch.manual_seed(0)", "torch.manual_seed(1)"))
+    result = update_project(project, model=f"{retrained}:tokens", find_gradle=False)
+    assert result.model_changed
+    assert (project / "android/app/src/main/assets/sample_input.bin").read_bytes() == sample
+    assert (project / "android/app/src/androidTest/assets/expected_output.bin").read_bytes() != (
+        token_lite / "android/app/src/androidTest/assets/expected_output.bin").read_bytes()
+    _assert_passes(check_project(project, run_native=False))
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--input-shape", "1x32"], "need --task tensor"),
     (["--task", "tensor", "--input-shape", "1x32", "--input-dtype", "float16"], "use float32 or int64"),
