@@ -88,7 +88,7 @@ def _sample_tensor(sample: Path, meta: Metadata):
     if meta.input_shape:
         return goldens.sample_input_tensor(sample, meta.input_shape, meta.input_dtype or "float32")
     if not sample.is_file():
-        raise CheckFailedError(f"{sample.name} missing; regenerate the project (scaffold update) to restore it")
+        raise CheckFailedError(f"{sample.name} is missing; {goldens.RESTORE_HINT}")
     return goldens.input_tensor(goldens.load_sample(sample, meta.input_width, meta.input_height), meta)
 
 

@@ -135,6 +135,8 @@ def tensor_bytes(t) -> bytes:
 
 
 INPUT_ITEM_BYTES = {"float32": 4, "int64": 8}
+# `scaffold update` without --model keeps the model files as they are; with it, all are rewritten.
+RESTORE_HINT = "restore it with scaffold update DIR --model MODEL"
 
 
 def read_sample_input(path: Path, shape, dtype: str) -> bytes:
@@ -143,17 +145,20 @@ def read_sample_input(path: Path, shape, dtype: str) -> bytes:
     from generator.errors import CheckFailedError
 
     path = Path(path)
+    if dtype not in INPUT_ITEM_BYTES:
+        raise CheckFailedError(f"input dtype {dtype!r} is not one the apps feed ({', '.join(INPUT_ITEM_BYTES)}); "
+                               "regenerate the project")
     count = int(np.prod(shape))
     needed = count * INPUT_ITEM_BYTES[dtype]
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CheckFailedError(f"{path.name} is missing; regenerate the project (scaffold update) to restore it") from None
+        raise CheckFailedError(f"{path.name} is missing; {RESTORE_HINT}") from None
     except OSError as exc:
         raise CheckFailedError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     if len(data) != needed:
         raise CheckFailedError(f"{path.name} has {len(data)} bytes, but the {'x'.join(map(str, shape))} {dtype} input needs "
-                               f"{needed} ({count} little-endian values); regenerate the project (scaffold update)")
+                               f"{needed} ({count} little-endian values); {RESTORE_HINT}")
     return data
 
 

@@ -115,7 +115,8 @@ def check_android(project_dir: Path, context: dict, report) -> None:
         return
     tensor_input = _tensor_input(context)
     if tensor_input:
-        report.skip(scope, PIXEL_HELPERS, f"the model's input is a tensor of {tensor_input[1]} ({paths['sample'].name}), not a picture: no pixel helpers run")
+        report.skip(scope, PIXEL_HELPERS, f"the model's input is a tensor of {tensor_input[1]} ({paths['sample'].name}), "
+                                          "not a picture: no pixel helpers run")
     else:
         _report_pixel_helpers(report, scope, paths, context)
     name = "NativeCore (JNI) runs the model in a JVM"

@@ -249,7 +249,8 @@ class CoreDriver:
             src.write_bytes(input_f32)
             stdout = _run_driver(
                 self.path,
-                ["run-int64" if dtype == "int64" else "run", str(model), str(src), ",".join(str(int(d)) for d in shape), str(dst), str(meta)],
+                ["run-int64" if dtype == "int64" else "run", str(model), str(src), ",".join(str(int(d)) for d in shape),
+                 str(dst), str(meta)],
                 f"running {Path(model).name}",
             )
             info = _key_values(stdout)
