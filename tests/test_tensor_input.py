@@ -115,9 +115,14 @@ def test_token_model_lite_java_both_platforms(token_lite):
     assert rows["model: same sample_input.bin in every platform"][0] == "pass"
 
 
-def test_audio_model_lite_native_runs_the_core_and_jni_on_the_sample(models, tmp_path):
-    out = _new(models, tmp_path / "demo", "audio", AUDIO, android_api="native", platforms=("android",))
-    rows = _assert_passes(check_project(out))
+@pytest.fixture(scope="module")
+def audio_native(models, tmp_path_factory) -> Path:
+    return _new(models, tmp_path_factory.mktemp("aud") / "demo", "audio", AUDIO, android_api="native",
+                platforms=("android",))
+
+
+def test_audio_model_lite_native_runs_the_core_and_jni_on_the_sample(audio_native):
+    rows = _assert_passes(check_project(audio_native))
     core = rows["android: C++ core reproduces the expected output (host LibTorch)"]
     assert core[0] == "pass" and "sample_input.bin (float32)" in core[1]
     assert rows["android: NativeCore (JNI) runs the model in a JVM"][0] == "pass"
@@ -162,6 +167,26 @@ def test_damaged_sample_input_fails_check_in_one_line(token_lite, tmp_path, dama
         assert detail.startswith("sample_input.bin is missing"), detail
     proc = run_cli("check", str(project), "--no-exec")
     assert proc.returncode == 7 and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_short_sample_input_fails_the_core_and_jni_rows(audio_native, tmp_path):
+    project = tmp_path / "demo"
+    shutil.copytree(audio_native, project)
+    sample = project / "android/app/src/main/assets/sample_input.bin"
+    sample.write_bytes(sample.read_bytes() + b"\0\0\0\0")
+    rows = _rows(check_project(project))
+    for name in ("android: C++ core reproduces the expected output (host LibTorch)", "model: asset reproduces the expected output"):
+        status, detail = rows[name]
+        assert status == "fail" and "sample_input.bin has 2564 bytes, but the 1x16x40 float32 input needs 2560" in detail, detail
+    # The core row stops the native rows after it; called alone, the JNI check refuses the file too.
+    from generator import native
+    from generator.errors import CheckFailedError
+
+    android = project / "android"
+    with pytest.raises(CheckFailedError, match="sample_input.bin has 2564 bytes"):
+        native.verify_jni(android, "com.example.demo", android / "app/src/main/assets/model.ptl", sample,
+                          android / "app/src/androidTest/assets/expected_output.bin", [0.0] * 3, [1.0] * 3,
+                          tensor_input=([1, 16, 40], "float32"))
 
 
 def test_host_tests_catch_a_misread_sample(token_lite, tmp_path):
