@@ -170,9 +170,10 @@ def new(
             runtime=runtime, backends=tuple(backend or ()), coreml_precision=coreml_precision, progress=step,
         )
     e = result.exported
+    fed = (f"{'x'.join(map(str, e.meta.input_shape))} {e.meta.input_dtype} input" if e.meta.input_shape
+           else f"{e.meta.input_width}x{e.meta.input_height}")
     out.print(f"[green]created[/] {result.output} ({', '.join(result.platforms)}): {e.meta.task}, "
-              f"{e.meta.input_width}x{e.meta.input_height}, {e.summary()}, max abs error {e.max_abs_error:.3g}",
-              highlight=False)
+              f"{fed}, {e.summary()}, max abs error {e.max_abs_error:.3g}", highlight=False)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
 

@@ -223,6 +223,14 @@ def test_update_to_a_retrained_token_model_keeps_the_tensor_input(token_lite, mo
     _assert_passes(check_project(project, run_native=False))
 
 
+def test_new_says_what_the_apps_feed(models, tmp_path):
+    proc = run_cli("new", "demo", "--model", f"{models}:tokens", "--task", "tensor", "--input-shape", "1x32",
+                   "--input-dtype", "int64", "--platforms", "android", "--output", str(tmp_path / "n"),
+                   env={"COLUMNS": "300"})
+    assert proc.returncode == 0, proc.stderr
+    assert "tensor, 1x32 int64 input," in proc.stdout, proc.stdout
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--input-shape", "1x32"], "need --task tensor"),
     (["--task", "tensor", "--input-shape", "1x32", "--input-dtype", "float16"], "use float32 or int64"),
