@@ -64,7 +64,7 @@ struct ContentView: View {
     }
 
     private var sourceButtons: some View {
-        // The model takes a int64 tensor, not a picture: the app runs the bundled sample input.
+        // The model takes a tensor of int64, not a picture: the app runs the bundled sample input.
         VStack(spacing: 8) {
             Button {
                 model.runSample()

@@ -370,7 +370,7 @@ final class InferenceViewModel: ObservableObject {
         }
     }
 
-    /// The model takes a int64 tensor, not a picture: the app runs the bundled
+    /// The model takes a tensor of int64, not a picture: the app runs the bundled
     /// sample_input.bin; feed your own data through Predictor.predict(input:).
     func runSample() {
         start(showing: nil) { predictor in try predictor.predict(input: predictor.sampleInput()) }

@@ -92,7 +92,7 @@ public class MainActivity extends AppCompatActivity {
         pickPhotoButton = findViewById(R.id.pick_photo);
         sampleButton = findViewById(R.id.sample);
 
-        // The model takes a int64 tensor, not a picture: the app runs the bundled
+        // The model takes a tensor of int64, not a picture: the app runs the bundled
         // sample input (sample_input.bin); feed your own data through ModelRunner.run(TensorInput).
         takePhotoButton.setVisibility(View.GONE);
         pickPhotoButton.setVisibility(View.GONE);
