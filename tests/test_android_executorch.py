@@ -91,7 +91,7 @@ def test_the_project_uses_executorch_and_nothing_of_the_lite_runtime(project):
     runner = (app / "src/main/java" / PACKAGE_PATH / "ModelRunner.java").read_text()
     assert "Module.load(path, LOAD_MODE, threadCount())" in runner and "Module.LOAD_MODE_MMAP" in runner
     assert 'static final String METADATA_KEY = "scaffold_metadata";' in runner
-    assert "EValue.from(Tensor.fromBlob(data, shape))" in runner
+    assert "forward(Tensor.fromBlob(data, shape))" in runner and "EValue.from(tensor)" in runner
     vulkan = context["vulkan_model_file"] is not None
     assert ('VULKAN_MODEL_ASSET = "model_vulkan.pte"' in runner) == vulkan
     assert ("has no Vulkan asset" in runner) != vulkan
