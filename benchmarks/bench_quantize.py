@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from generator import goldens, qengine, quantize  # noqa: E402
-from generator.export import export as export_lite  # noqa: E402
 from generator.loading import LoadedModel  # noqa: E402
 from generator.metadata import Metadata  # noqa: E402
-from generator.verify import load_lite  # noqa: E402
+from generator.runtimes.lite import export as export_lite, load_lite  # noqa: E402
 
 
 def _latency_ms(run, x, runs: int) -> float:

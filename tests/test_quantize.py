@@ -119,6 +119,53 @@ def test_conv_relu6_quantizes_close_to_float_on_qnnpack():
     assert err < 0.1 * model(xs[0]).abs().max().item()
 
 
+def _quantized_convs(q):
+    return [m for m in q.modules() if type(m).__name__.startswith("Conv") and ".quantized" in type(m).__module__]
+
+
+def test_the_conv_before_a_relu6_spends_its_int8_levels_on_0_to_6(monkeypatch):
+    # FX lets ReLU6 share the conv's observer: the conv's output range was its unclamped one
+    # (here about -9..9), leaving under a third of the 256 levels for what ReLU6 lets through.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU6()).eval()
+    with torch.no_grad():
+        model[0].weight.mul_(4)
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    assert model[0](xs[0]).min() < -6 and model[0](xs[0]).max() > 6
+
+    def quantized():
+        q = quantize.quantize_lite(model, xs)
+        return _quantized_convs(q)[0], np.mean([(q(x) - model(x)).abs().mean().item() for x in xs])
+
+    with qengine.restored():
+        qengine.select("qnnpack")
+        conv, err = quantized()
+        monkeypatch.setattr(quantize, "_observe_after_clamps", lambda prepared: 0)
+        shared, shared_err = quantized()
+    assert conv.zero_point == 0 and conv.scale * 255 <= 6 + 1e-5
+    assert shared.scale * 255 > 12 and err < 0.85 * shared_err
+
+
+def test_a_conv_output_used_beside_the_relu6_keeps_its_own_range():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act = nn.Conv2d(3, 8, 3, padding=1), nn.ReLU6()
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.act(y) + y  # y's negatives matter here: clamping its range would lose them
+
+    torch.manual_seed(0)
+    model = Residual().eval()
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, xs)
+        err = max((q(x) - model(x)).abs().max().item() for x in xs)
+    assert err < 0.1 * max(model(x).abs().max().item() for x in xs)
+
+
 def test_output_step_is_the_last_layers_scale():
     with qengine.restored():
         qengine.select("qnnpack")
