@@ -196,6 +196,7 @@ def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False)
             for x in fit:
                 prepared(x)
             quantized = convert_fx(prepared)
+            _drop_saturated_clamps(quantized)
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - symbolic tracing and observers raise many types
@@ -259,9 +260,16 @@ def _observe_after_clamps(prepared: Any) -> int:
         if (observer is None or type(observer) is not HistogramObserver or any(len(n.users) != 1 for n in [*chain, node])
                 or any(module(n) not in (None, observer) for n in chain)):
             continue
-        allowed = set(chain) | set(act_node.users)
+        # Ops after the clamp that share its observer (pooling, flatten) stay within its bounds;
+        # anywhere else the observer also decides the range of values the clamp never saw.
+        allowed, todo = set(chain), list(act_node.users)
+        while todo:
+            n = todo.pop()
+            if n not in allowed:
+                allowed.add(n)
+                todo.extend(n.users)
         if any(module(n) is observer and n not in allowed for n in prepared.graph.nodes):
-            continue  # the observer also decides another tensor's range
+            continue
         clamped = _clamped_observer_class()(act.min_val, act.max_val, dtype=observer.dtype, qscheme=observer.qscheme,
                                             reduce_range=observer.reduce_range)
         for name, m in modules.items():
@@ -271,6 +279,37 @@ def _observe_after_clamps(prepared: Any) -> int:
                 modules[name] = clamped
         replaced += 1
     return replaced
+
+
+def _drop_saturated_clamps(gm: Any) -> int:
+    """Remove each ReLU6/Hardtanh (and its .contiguous() copy) whose quantized input cannot leave
+    the clamp's bounds: the layer's requantization already saturates there (_observe_after_clamps),
+    so the clamp changes no value, and dropping it saves a copy of the activation per layer and the
+    operators in the asset. Returns how many were removed."""
+    import torch
+
+    modules = dict(gm.named_modules())
+    dropped = 0
+    for act_node in list(gm.graph.nodes):
+        act = modules.get(act_node.target) if act_node.op == "call_module" else None
+        if not isinstance(act, torch.nn.Hardtanh):
+            continue
+        node = act_node.args[0]
+        while node.op == "call_method" and node.target == "contiguous" and len(node.users) == 1:
+            node = node.args[0]
+        producer = modules.get(node.target) if node.op == "call_module" else None
+        scale, zero_point = getattr(producer, "scale", None), getattr(producer, "zero_point", None)
+        if not isinstance(scale, float) or not isinstance(zero_point, int):
+            continue  # not a quantized layer with fixed output parameters (quint8, 0..255)
+        # What the quantized clamp computes: its bounds in the producer's integer steps.
+        if round(act.min_val / scale) + zero_point <= 0 and round(act.max_val / scale) + zero_point >= 255:
+            act_node.replace_all_uses_with(node)
+            dropped += 1
+    if dropped:
+        gm.graph.eliminate_dead_code()
+        gm.delete_all_unused_submodules()
+        gm.recompile()
+    return dropped
 
 
 @functools.cache

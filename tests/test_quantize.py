@@ -146,6 +146,22 @@ def test_the_conv_before_a_relu6_spends_its_int8_levels_on_0_to_6(monkeypatch):
     assert shared.scale * 255 > 12 and err < 0.85 * shared_err
 
 
+def test_a_clamp_the_layer_already_saturates_at_is_dropped_without_changing_a_value(monkeypatch):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6(), nn.Conv2d(8, 4, 1)).eval()
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, xs)
+        monkeypatch.setattr(quantize, "_drop_saturated_clamps", lambda gm: 0)
+        kept = quantize.quantize_lite(model, xs)
+        assert any(isinstance(m, nn.Hardtanh) for m in kept.modules())
+        assert not any(isinstance(m, nn.Hardtanh) for m in q.modules())
+        assert not any(n.target == "contiguous" for n in q.graph.nodes)
+        for x in xs + [10 * x for x in xs]:  # far outside the calibrated range: saturation clamps as ReLU6 did
+            assert torch.equal(q(x), kept(x))
+
+
 def test_a_conv_output_used_beside_the_relu6_keeps_its_own_range():
     class Residual(nn.Module):
         def __init__(self):
@@ -233,6 +249,7 @@ def test_new_int8_project_records_cost_and_derives_the_tolerance(tiny_file, tmp_
     assert q["agreement"]["metric"] == "top-1 agreement" and q["agreement"]["pictures"] == 4
     assert doc["model"]["tolerance"] == pytest.approx(q["output_step"]) and "output_step" in q["device_tolerance"]
     assert any(o.startswith("quantized::") for o in result.exported.export.operators)
+    assert not any("hardtanh" in o for o in result.exported.export.operators)  # saturated by the conv, dropped
     report = (tmp_path / "p" / "export" / "report.md").read_text()
     assert "int8 size" in report and "int8 cost" in report and "int8 output step" in report
     java = next((tmp_path / "p" / "android").rglob("ModelOutputTest.java")).read_text()
