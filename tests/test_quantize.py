@@ -182,6 +182,31 @@ def test_a_conv_output_used_beside_the_relu6_keeps_its_own_range():
     assert err < 0.1 * max(model(x).abs().max().item() for x in xs)
 
 
+def test_a_quantized_residual_add_exports_by_tracing(tmp_path):
+    # The add's output scale and zero point were 0-dim tensor attributes: tracing warned about
+    # turning them into floats, so the export fell back to scripting, whose bytecode carries every
+    # quantized module's input checks (9 KB more on MobileNetV2).
+    from generator.loading import LoadedModel
+    from generator.runtimes import lite
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x) + x
+
+    torch.manual_seed(0)
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(Residual().eval(), fit())
+        assert any("quantized.add" in str(n.target) for n in q.graph.nodes)
+        result = lite.export(LoadedModel("factory", q, "test", "-"), fit()[0], tmp_path, "{}")
+        assert torch.equal(lite.verify(result.path, fit()[1]), q(fit()[1]))
+    assert result.method == "trace", result.warnings
+
+
 def test_output_step_is_the_last_layers_scale():
     with qengine.restored():
         qengine.select("qnnpack")
