@@ -119,6 +119,94 @@ def test_conv_relu6_quantizes_close_to_float_on_qnnpack():
     assert err < 0.1 * model(xs[0]).abs().max().item()
 
 
+def _quantized_convs(q):
+    return [m for m in q.modules() if type(m).__name__.startswith("Conv") and ".quantized" in type(m).__module__]
+
+
+def test_the_conv_before_a_relu6_spends_its_int8_levels_on_0_to_6(monkeypatch):
+    # FX lets ReLU6 share the conv's observer: the conv's output range was its unclamped one
+    # (here about -9..9), leaving under a third of the 256 levels for what ReLU6 lets through.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU6()).eval()
+    with torch.no_grad():
+        model[0].weight.mul_(4)
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    assert model[0](xs[0]).min() < -6 and model[0](xs[0]).max() > 6
+
+    def quantized():
+        q = quantize.quantize_lite(model, xs)
+        return _quantized_convs(q)[0], np.mean([(q(x) - model(x)).abs().mean().item() for x in xs])
+
+    with qengine.restored():
+        qengine.select("qnnpack")
+        conv, err = quantized()
+        monkeypatch.setattr(quantize, "_observe_after_clamps", lambda prepared: 0)
+        shared, shared_err = quantized()
+    assert conv.zero_point == 0 and conv.scale * 255 <= 6 + 1e-5
+    assert shared.scale * 255 > 12 and err < 0.85 * shared_err
+
+
+def test_a_clamp_the_layer_already_saturates_at_is_dropped_without_changing_a_value(monkeypatch):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6(), nn.Conv2d(8, 4, 1)).eval()
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, xs)
+        monkeypatch.setattr(quantize, "_drop_saturated_clamps", lambda gm: 0)
+        kept = quantize.quantize_lite(model, xs)
+        assert any(isinstance(m, nn.Hardtanh) for m in kept.modules())
+        assert not any(isinstance(m, nn.Hardtanh) for m in q.modules())
+        assert not any(n.target == "contiguous" for n in q.graph.nodes)
+        for x in xs + [10 * x for x in xs]:  # far outside the calibrated range: saturation clamps as ReLU6 did
+            assert torch.equal(q(x), kept(x))
+
+
+def test_a_conv_output_used_beside_the_relu6_keeps_its_own_range():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.act = nn.Conv2d(3, 8, 3, padding=1), nn.ReLU6()
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.act(y) + y  # y's negatives matter here: clamping its range would lose them
+
+    torch.manual_seed(0)
+    model = Residual().eval()
+    xs = [torch.randn(1, 3, 12, 12, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(model, xs)
+        err = max((q(x) - model(x)).abs().max().item() for x in xs)
+    assert err < 0.1 * max(model(x).abs().max().item() for x in xs)
+
+
+def test_a_quantized_residual_add_exports_by_tracing(tmp_path):
+    # The add's output scale and zero point were 0-dim tensor attributes: tracing warned about
+    # turning them into floats, so the export fell back to scripting, whose bytecode carries every
+    # quantized module's input checks (9 KB more on MobileNetV2).
+    from generator.loading import LoadedModel
+    from generator.runtimes import lite
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x) + x
+
+    torch.manual_seed(0)
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(Residual().eval(), fit())
+        assert any("quantized.add" in str(n.target) for n in q.graph.nodes)
+        result = lite.export(LoadedModel("factory", q, "test", "-"), fit()[0], tmp_path, "{}")
+        assert torch.equal(lite.verify(result.path, fit()[1]), q(fit()[1]))
+    assert result.method == "trace", result.warnings
+
+
 def test_output_step_is_the_last_layers_scale():
     with qengine.restored():
         qengine.select("qnnpack")
@@ -186,6 +274,7 @@ def test_new_int8_project_records_cost_and_derives_the_tolerance(tiny_file, tmp_
     assert q["agreement"]["metric"] == "top-1 agreement" and q["agreement"]["pictures"] == 4
     assert doc["model"]["tolerance"] == pytest.approx(q["output_step"]) and "output_step" in q["device_tolerance"]
     assert any(o.startswith("quantized::") for o in result.exported.export.operators)
+    assert not any("hardtanh" in o for o in result.exported.export.operators)  # saturated by the conv, dropped
     report = (tmp_path / "p" / "export" / "report.md").read_text()
     assert "int8 size" in report and "int8 cost" in report and "int8 output step" in report
     java = next((tmp_path / "p" / "android").rglob("ModelOutputTest.java")).read_text()
