@@ -7,7 +7,11 @@ consume. C++ (g++ -O2, the optimization level of the mobile Release builds): the
 rgbaToChw / chwToRgba against memcpy of that float array. Median of --runs timed runs after a
 warm-up, in thread CPU time (the host is shared), all in this one run. Target: every "after" row within 2x.
 
-    python benchmarks/bench_pixels.py [--width 1920] [--height 1080] [--runs 21]
+The Java "after" rows time the reusing overloads (the call the apps make), "new array" rows the
+allocating ones; --java adds the rows of another JDK (C2 vectorizes int/float conversions only
+since JDK 20).
+
+    python benchmarks/bench_pixels.py [--width 1920] [--height 1080] [--runs 21] [--java PATH]
 """
 
 from __future__ import annotations
