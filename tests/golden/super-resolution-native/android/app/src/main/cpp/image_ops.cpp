@@ -114,6 +114,10 @@ std::vector<uint8_t> chwToRgba(const float* chw, int width, int height, const fl
   const float* g = r + plane;
   const float* b = g + plane;
   const float mr = mean[0], mg = mean[1], mb = mean[2], sr = std[0], sg = std[1], sb = std[2];
+  const auto pixel = [&](size_t k) {
+    return unitToLevel(r[k], sr, mr) | unitToLevel(g[k], sg, mg) << 8 | unitToLevel(b[k], sb, mb) << 16 |
+           0xFF000000u;
+  };
   // Blocks of a constant number of pixels packed into a local array, then copied out: GCC's -O2
   // (its "very cheap" vectorizer) vectorizes only loops whose trip count it knows and that need
   // no byte-wise interleaving; clang vectorizes it too. The tail takes the same path.
@@ -121,16 +125,10 @@ std::vector<uint8_t> chwToRgba(const float* chw, int width, int height, const fl
   uint32_t pixels[kBlock];
   size_t i = 0;
   for (; i + kBlock <= plane; i += kBlock) {
-    for (size_t j = 0; j < kBlock; ++j) {
-      pixels[j] = unitToLevel(r[i + j], sr, mr) | unitToLevel(g[i + j], sg, mg) << 8 |
-                  unitToLevel(b[i + j], sb, mb) << 16 | 0xFF000000u;
-    }
+    for (size_t j = 0; j < kBlock; ++j) pixels[j] = pixel(i + j);
     std::memcpy(rgba.data() + i * 4, pixels, sizeof pixels);
   }
-  for (size_t j = 0; i + j < plane; ++j) {
-    pixels[j] = unitToLevel(r[i + j], sr, mr) | unitToLevel(g[i + j], sg, mg) << 8 |
-                unitToLevel(b[i + j], sb, mb) << 16 | 0xFF000000u;
-  }
+  for (size_t j = 0; i + j < plane; ++j) pixels[j] = pixel(i + j);
   std::memcpy(rgba.data() + i * 4, pixels, (plane - i) * sizeof pixels[0]);
   return rgba;
 }
