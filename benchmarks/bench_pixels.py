@@ -7,7 +7,11 @@ consume. C++ (g++ -O2, the optimization level of the mobile Release builds): the
 rgbaToChw / chwToRgba against memcpy of that float array. Median of --runs timed runs after a
 warm-up, in thread CPU time (the host is shared), all in this one run. Target: every "after" row within 2x.
 
-    python benchmarks/bench_pixels.py [--width 1920] [--height 1080] [--runs 21]
+The Java "after" rows time the reusing overloads (the call the apps make), "new array" rows the
+allocating ones; --java adds the rows of another JDK (C2 vectorizes int/float conversions only
+since JDK 20).
+
+    python benchmarks/bench_pixels.py [--width 1920] [--height 1080] [--runs 21] [--java PATH]
 """
 
 from __future__ import annotations
@@ -55,11 +59,12 @@ def rows(output: str) -> dict[str, float]:
     return {name: float(ms) for name, ms in (line.split("\t") for line in output.strip().splitlines())}
 
 
-def java_rows(tmp: Path, width: int, height: int, runs: int) -> dict[str, float]:
+def java_rows(tmp: Path, width: int, height: int, runs: int, java: str | None = None) -> dict[str, float]:
     classes = tmp / "classes"
-    compile_java([render_image_tensors(tmp / "src"), REFERENCE, JAVA_BENCH], classes)
+    if not classes.exists():
+        compile_java([render_image_tensors(tmp / "src"), REFERENCE, JAVA_BENCH], classes)
     # A heap that holds a few frames without collecting in the middle of a timed run.
-    result = Java().run(["-Xms2g", "-Xmx2g", "-cp", str(classes), "PixelBench", str(width), str(height), str(runs)],
+    result = Java(java).run(["-Xms2g", "-Xmx2g", "-cp", str(classes), "PixelBench", str(width), str(height), str(runs)],
                         timeout=900)
     if result.returncode != 0:
         raise SystemExit(f"java failed: {result.output}")
@@ -94,12 +99,17 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--java", action="append", default=[], metavar="PATH",
+                        help="also time on this java executable (another JDK), besides the one on PATH")
     parser.add_argument("--skip-cpp", action="store_true", help="Java only (no LibTorch headers needed)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        lines = table(f"Java, {args.width}x{args.height}", java_rows(tmp, args.width, args.height, args.runs),
-                      "arraycopy float[3*w*h]")
+        lines = []
+        for java in [None, *args.java]:
+            version = Java(java).run(["-version"]).stderr.splitlines()[0]
+            lines += table(f"Java ({version}), {args.width}x{args.height}",
+                           java_rows(tmp, args.width, args.height, args.runs, java), "arraycopy float[3*w*h]")
         if not args.skip_cpp:
             lines += table(f"C++ g++ -O2, {args.width}x{args.height}",
                            cpp_rows(tmp, args.width, args.height, args.runs), "memcpy float[3*w*h]")

@@ -368,7 +368,7 @@ def _settings(product_name: str, bundle_id: str, deployment_target: str, swift_v
         "TEST_HOST": f"$(BUILT_PRODUCTS_DIR)/{product_name}.app/$(BUNDLE_EXECUTABLE_FOLDER_PATH)/{product_name}",
     }
     if bridging in paths:
-        # The tests call TorchModule directly, so they import the same Objective-C header.
+        # The tests call ImageCore directly, so they import the same Objective-C headers.
         app["SWIFT_OBJC_BRIDGING_HEADER"] = bridging
         tests["SWIFT_OBJC_BRIDGING_HEADER"] = bridging
     return {

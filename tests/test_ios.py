@@ -208,12 +208,15 @@ def test_executorch_flattens_outputs_in_the_order_the_swift_app_assumes(tmp_path
                                                       (x - 3).flatten().tolist()]
 
 
-def test_swift_calls_only_what_the_imagecore_bridge_declares_and_implements(coreml_project):
+@pytest.mark.parametrize("runtime", ["executorch", "lite"])
+def test_swift_calls_only_what_the_imagecore_bridge_declares_and_implements(runtime, coreml_project, tmp_path):
     # Objective-C++ cannot be compiled here (no Foundation): hold the three files to each other.
     import re
 
-    project, _ = coreml_project
-    root = ios.output_dir(project)
+    if runtime == "executorch":
+        root = ios.output_dir(coreml_project[0])
+    else:
+        root = generate(tmp_path, et_context(task="image-to-image", runtime="lite"))
     header = (root / PRODUCT / "ImageCore.h").read_text()
     implementation = (root / PRODUCT / "ImageCore.mm").read_text()
     swift = "".join(p.read_text() for p in root.rglob("*.swift"))
@@ -225,3 +228,25 @@ def test_swift_calls_only_what_the_imagecore_bridge_declares_and_implements(core
     for selector in selectors:
         assert re.search(rf"^\+ \([^)]*\){selector}:", implementation, re.M), selector
     assert '#import "ImageCore.h"' in (root / PRODUCT / f"{PRODUCT}-Bridging-Header.h").read_text()
+
+
+def test_both_runtimes_ship_one_imagecore_and_lite_keeps_only_the_model_in_torchmodule(coreml_project, tmp_path):
+    """The image half lives once, in templates/ios: both apps get the same bytes, both Xcode
+    projects compile it, and the lite bridge no longer declares or implements a copy of it."""
+    et_root = ios.output_dir(coreml_project[0])
+    lite_root = generate(tmp_path, et_context(task="image-to-image", runtime="lite"))
+    for name in ("ImageCore.h", "ImageCore.mm"):
+        assert (lite_root / PRODUCT / name).read_bytes() == (et_root / PRODUCT / name).read_bytes(), name
+    for root in (et_root, lite_root):
+        assert f"{PRODUCT}/ImageCore.mm" in pbxparse.referenced_paths(root)
+        objects = pbxparse.parse_pbxproj((root / f"{PRODUCT}.xcodeproj" / "project.pbxproj").read_text())["objects"]
+        app = next(o for o in objects.values() if o["isa"] == "PBXNativeTarget" and o["name"] == PRODUCT)
+        compiled = {objects[objects[f]["fileRef"]].get("path") for phase in app["buildPhases"]
+                    if objects[phase]["isa"] == "PBXSourcesBuildPhase" for f in objects[phase]["files"]}
+        assert "ImageCore.mm" in compiled, compiled
+    torch_module = (lite_root / PRODUCT / "TorchModule.h").read_text() + (lite_root / PRODUCT / "TorchModule.mm").read_text()
+    for selector in ("tensorFromRGBA", "rgbaFromTensor", "lumaTensorFromRGBA", "rgbaFromLuma", "detectionsFrom",
+                     "softmaxOf", "topKOf", "argmaxOf", "ReadTriple"):
+        assert selector not in torch_module, selector
+    assert "TorchModule." not in "".join(p.read_text() for p in lite_root.rglob("*.swift")).replace(
+        "TorchModule.self", "")

@@ -146,12 +146,12 @@ def test_info_plist_parses_with_escaped_user_strings(tmp_path):
 
 def test_bridge_and_tests_agree(tmp_path):
     out = render_ios(tmp_path / "ios", make_context())
-    header = (out / PRODUCT / "TorchModule.h").read_text()
-    bridge = (out / PRODUCT / "TorchModule.mm").read_text()
+    header = (out / PRODUCT / "TorchModule.h").read_text() + (out / PRODUCT / "ImageCore.h").read_text()
+    bridge = (out / PRODUCT / "TorchModule.mm").read_text() + (out / PRODUCT / "ImageCore.mm").read_text()
     bridging = (out / PRODUCT / f"{PRODUCT}-Bridging-Header.h").read_text()
     tests = (out / f"{PRODUCT}Tests" / "InferenceTests.swift").read_text()
-    assert '#import "TorchModule.h"' in bridging
-    assert '#include "Core/inference_core.h"' in bridge
+    assert '#import "TorchModule.h"' in bridging and '#import "ImageCore.h"' in bridging
+    assert bridge.count('#include "Core/inference_core.h"') == 2
     assert "#include" not in header.replace("#import <Foundation/Foundation.h>", "")  # Swift cannot read C++
     assert f"@testable import {PRODUCT}" in tests
     assert '"expected_output.bin"' in tests and "Bundle(for: InferenceTests.self)" in tests
@@ -205,12 +205,13 @@ def test_every_file_in_the_right_phase(ios_dir):
     test_sources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXSourcesBuildPhase")
     test_resources = phase_paths(ios_dir, f"{PRODUCT}Tests", "PBXResourcesBuildPhase")
     assert app_sources == {f"{PRODUCT}/{n}" for n in ("ContentView.swift", "Inference.swift", f"{PRODUCT}App.swift",
-                                                     "TorchModule.mm", "Core/inference_core.cpp", "Core/image_ops.cpp")}
+                                                     "TorchModule.mm", "ImageCore.mm", "Core/inference_core.cpp",
+                                                     "Core/image_ops.cpp")}
     assert app_resources == {f"{PRODUCT}/Resources/model.ptl", f"{PRODUCT}/Resources/sample.png"}
     assert test_sources == {f"{PRODUCT}Tests/InferenceTests.swift"}
     assert test_resources == {f"{PRODUCT}Tests/Resources/expected_output.bin"}
     in_phases = app_sources | app_resources | test_sources | test_resources
-    for group_only in ("Info.plist", "TorchModule.h", f"{PRODUCT}-Bridging-Header.h", "Core/inference_core.h",
+    for group_only in ("Info.plist", "TorchModule.h", "ImageCore.h", f"{PRODUCT}-Bridging-Header.h", "Core/inference_core.h",
                        "Core/image_ops.h"):
         assert f"{PRODUCT}/{group_only}" not in in_phases
 

@@ -66,17 +66,23 @@ public final class PixelBench {
         }
         float[] floatCopy = new float[3 * plane];
         int[] intCopy = new int[plane];
+        float[] tensor = new float[3 * plane];
+        int[] pixels = new int[plane];
         Body[] bodies = {
             () -> { System.arraycopy(chw, 0, floatCopy, 0, chw.length); return floatCopy; },
             () -> { System.arraycopy(argb, 0, intCopy, 0, argb.length); return intCopy; },
             () -> PixelReference.argbToChw(argb, width, height, mean, std),
             () -> ImageTensors.argbToChw(argb, width, height, mean, std),
+            () -> ImageTensors.argbToChw(argb, width, height, mean, std, tensor),
             () -> PixelReference.chwToArgb(chw, width, height, outMean, outStd),
             () -> ImageTensors.chwToArgb(chw, width, height, outMean, outStd),
+            () -> ImageTensors.chwToArgb(chw, width, height, outMean, outStd, pixels),
         };
+        // "after" is the call the apps make: into an array they keep from frame to frame.
         String[] names = {
             "arraycopy float[3*w*h]", "arraycopy int[w*h]",
-            "argbToChw before", "argbToChw after", "chwToArgb before", "chwToArgb after",
+            "argbToChw before", "argbToChw new array", "argbToChw after",
+            "chwToArgb before", "chwToArgb new array", "chwToArgb after",
         };
         // Warm-up: enough calls for C2 to compile every body before anything is timed.
         medianMillis(bodies, 30);

@@ -54,14 +54,25 @@ public final class PixelIdentity {
             argb[i] = random.nextInt();
         }
         float[] expected = PixelReference.argbToChw(argb, n, 1, mean, std);
-        float[] actual = ImageTensors.argbToChw(argb, n, 1, mean, std);
+        compareChw(argb, n, mean, std, expected, ImageTensors.argbToChw(argb, n, 1, mean, std));
+        // The reusing form must overwrite every value of a used array (NaN: never a right answer).
+        float[] reused = new float[3 * n];
+        java.util.Arrays.fill(reused, Float.NaN);
+        float[] returned = ImageTensors.argbToChw(argb, n, 1, mean, std, reused);
+        if (returned != reused) {
+            fail("argbToChw", "the array it returns", mean, std, "not the array it was given");
+        }
+        compareChw(argb, n, mean, std, expected, reused);
+        checked += expected.length;
+    }
+
+    private static void compareChw(int[] argb, int n, float[] mean, float[] std, float[] expected, float[] actual) {
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
                 fail("argbToChw", "pixel " + Integer.toHexString(argb[i % n]) + " plane " + i / n,
                         mean, std, expected[i] + " vs " + actual[i]);
             }
         }
-        checked += expected.length;
     }
 
     private static void checkChwToArgb(float[] mean, float[] std, float[] values) {
@@ -73,14 +84,24 @@ public final class PixelIdentity {
             }
         }
         int[] expected = PixelReference.chwToArgb(chw, n, 1, mean, std);
-        int[] actual = ImageTensors.chwToArgb(chw, n, 1, mean, std);
+        compareArgb(chw, n, mean, std, expected, ImageTensors.chwToArgb(chw, n, 1, mean, std));
+        int[] reused = new int[n];
+        java.util.Arrays.fill(reused, 0x00FFFFFF);  // transparent white: bits no output has
+        int[] returned = ImageTensors.chwToArgb(chw, n, 1, mean, std, reused);
+        if (returned != reused) {
+            fail("chwToArgb", "the array it returns", mean, std, "not the array it was given");
+        }
+        compareArgb(chw, n, mean, std, expected, reused);
+        checked += 3L * n;
+    }
+
+    private static void compareArgb(float[] chw, int n, float[] mean, float[] std, int[] expected, int[] actual) {
         for (int i = 0; i < n; i++) {
             if (expected[i] != actual[i]) {
                 fail("chwToArgb", "pixel " + i + " (" + chw[i] + ", " + chw[n + i] + ", " + chw[2 * n + i] + ")",
                         mean, std, Integer.toHexString(expected[i]) + " vs " + Integer.toHexString(actual[i]));
             }
         }
-        checked += 3L * n;
     }
 
     /** Floats within ULPS of every level change of x -> level(x * s + m), and of the clamp edges. */

@@ -223,10 +223,10 @@ final class Predictor {
         let luma = ModelSpec.inputChannels == 1
         // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
         let input = try luma
-            ? TorchModule.lumaTensor(
+            ? ImageCore.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : TorchModule.tensor(
+            : ImageCore.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
@@ -243,7 +243,7 @@ final class Predictor {
         }
         let (output, shape, milliseconds) = try run(rgba: rgba)
         let settings = metadata?.detection ?? ModelSpec.detection
-        let rows = try TorchModule.detections(
+        let rows = try ImageCore.detections(
             floatData(output), layout: settings.layout, classes: (shape.last ?? 0) - 5,
             normalized: settings.boxUnits == "normalized", logits: settings.scores == "logits",
             width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,

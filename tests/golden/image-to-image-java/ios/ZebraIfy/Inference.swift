@@ -217,10 +217,10 @@ final class Predictor {
         let luma = ModelSpec.inputChannels == 1
         // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
         let input = try luma
-            ? TorchModule.lumaTensor(
+            ? ImageCore.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : TorchModule.tensor(
+            : ImageCore.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
@@ -240,11 +240,11 @@ final class Predictor {
         let width = shape.last ?? 0
         // The output is shown at its own size (super-resolution makes it larger than the input).
         let pixels = try ModelSpec.inputChannels == 1
-            ? TorchModule.rgba(
+            ? ImageCore.rgba(
                 luma: floatData(output), width: width, height: height,
                 mean: ModelSpec.outputMean[0], std: ModelSpec.outputStd[0],
                 colorsFrom: rgba, inputWidth: ModelSpec.inputWidth, inputHeight: ModelSpec.inputHeight)
-            : TorchModule.rgba(
+            : ImageCore.rgba(
                 tensor: floatData(output), width: width, height: height,
                 mean: ModelSpec.outputMean.map { NSNumber(value: $0) }, std: ModelSpec.outputStd.map { NSNumber(value: $0) })
         let picture = PixelBuffer.image(rgba: pixels, width: width, height: height)

@@ -217,10 +217,10 @@ final class Predictor {
         let luma = ModelSpec.inputChannels == 1
         // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
         let input = try luma
-            ? TorchModule.lumaTensor(
+            ? ImageCore.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : TorchModule.tensor(
+            : ImageCore.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
@@ -239,7 +239,7 @@ final class Predictor {
         let height = shape.count >= 2 ? shape[shape.count - 2] : 0
         let width = shape.last ?? 0
         let channels = width * height > 0 ? output.count / (width * height) : 0
-        let classes = try TorchModule.argmax(floatData(output), channels: channels, width: width, height: height)
+        let classes = try ImageCore.argmax(floatData(output), channels: channels, width: width, height: height)
         let palette = (metadata?.palette ?? []).map { $0.map { UInt8(clamping: $0) } }
         var mask = [UInt8](repeating: 255, count: width * height * 4)
         classes.withUnsafeBytes { raw in

@@ -274,10 +274,10 @@ final class Predictor {
         let luma = ModelSpec.inputChannels == 1
         // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
         let input = try luma
-            ? TorchModule.lumaTensor(
+            ? ImageCore.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : TorchModule.tensor(
+            : ImageCore.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
