@@ -274,18 +274,18 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
     is, or None (allow_float) when nothing quantizes."""
     import torch
 
-    from generator.runtimes.executorch import _quiet_torch, to_exported_program
-
-    with _quiet_torch():  # torchao's import logs torch deprecation warnings
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-
     if isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         # TS2EPConverter writes aten.convolution, which the XNNPACK quantizer does not annotate: the
         # classifier sample's convolutions kept float weights and its .pte was no smaller (measured).
         raise ModelError("a TorchScript model cannot be PT2E-quantized for ExecuTorch (its converted convolutions keep "
                          "float weights); pass the Python form (file.py:function with --weights, or a torch.export .pt2) "
                          "with --quantize int8")
+
+    from generator.runtimes.executorch import _quiet_torch, to_exported_program
+
+    with _quiet_torch():  # torchao's import logs torch deprecation warnings
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     ep = to_exported_program(model, example)
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config())
     try:

@@ -306,26 +306,32 @@ def test_executorch_int8_threshold_miss_stops_and_leaves_nothing(tiny_file, tmp_
     assert not out.exists()
 
 
-def test_executorch_int8_bad_inputs_exit_nonzero_with_one_line(tiny_file, tmp_path):
+def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path):
     scripted = tmp_path / "scripted.pt"
     torch.jit.trace(tiny(), fit()[0]).save(str(scripted))
     (tmp_path / "empty").mkdir()
-    base = ["--input-size", "16x16", "--runtime", "executorch", "-o", str(tmp_path / "x")]
+    out = tmp_path / "x"
     cases = [
-        (["--model", f"{tiny_file}:build", "--quantize", "int8", "--backend", "vulkan"], 2,
-         "--quantize int8 makes the XNNPACK (CPU) asset only"),
-        (["--model", f"{tiny_file}:build", "--quantize", "int8", "--backend", "coreml"], 2, "drop --backend coreml"),
-        (["--model", f"{tiny_file}:build", "--min-agreement", "0.5"], 2, "--min-agreement only applies with --quantize"),
-        (["--model", f"{tiny_file}:build", "--quantize", "int8", "--calibration", str(tmp_path / "empty")], 2,
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", backends=("vulkan",)), UsageError,
+         r"--quantize int8 makes the XNNPACK \(CPU\) asset only.*drop --backend vulkan or drop --quantize"),
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", backends=("xnnpack,coreml",)), UsageError,
+         "drop --backend coreml"),
+        (dict(model=f"{tiny_file}:build", min_agreement=0.5), UsageError, "--min-agreement only applies with --quantize"),
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", calibration=tmp_path / "empty"), UsageError,
          "has 0 usable pictures"),
-        (["--model", str(scripted), "--quantize", "int8"], 3, "TorchScript model cannot be PT2E-quantized"),
+        (dict(model=str(scripted), quantize_scheme="int8"), ModelError,
+         r"TorchScript model cannot be PT2E-quantized.*file.py:function"),
+        (dict(model=f"{tiny_file}:identity", task="image-to-image", quantize_scheme="int8"), ModelError,
+         "no layers int8 quantization applies to.*--allow-float"),
     ]
-    for extra, code, message in cases:
-        r = run_cli("export", *base, *extra)
-        assert r.returncode == code and message in r.stderr and "Traceback" not in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-        assert not (tmp_path / "x").exists()
-    r = run_cli("new", "tinyq", *base, "--model", f"{tiny_file}:build", "--quantize", "int8", "--backend", "vulkan,coreml")
-    assert r.returncode == 2 and "drop --backend vulkan,coreml" in r.stderr and not (tmp_path / "x").exists()
-    r = run_cli("export", *base, "--model", f"{tiny_file}:identity", "--task", "image-to-image", "--quantize", "int8")
-    assert r.returncode != 0 and "--allow-float" in r.stderr and not (tmp_path / "x").exists()
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            export_model(output=out, input_size="16x16", runtime="executorch", **kwargs)
+        assert not out.exists()
+    # From outside: exit 2, one error line, nothing written.
+    r = run_cli("new", "tinyq", "--model", f"{tiny_file}:build", "--input-size", "16x16", "--runtime", "executorch",
+                "--quantize", "int8", "--backend", "vulkan,coreml", "-o", str(out))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and [x for x in lines if x.startswith("error:")] == lines[-1:], r.stderr
+    assert "drop --backend vulkan,coreml or drop --quantize" in lines[-1] and "Traceback" not in r.stderr
+    assert not out.exists()
