@@ -313,7 +313,8 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     int8_tolerance: tuple[float, str] | None = None
     verify_tolerance = opts.tolerance
     if qmodel is not None and not rt.uses_qengine:
-        result.method = f"{_source_method(float_module)} -> PT2E int8 (XNNPACKQuantizer, symmetric) -> torch.export"
+        # quantize_executorch refuses TorchScript: the source was captured by torch.export.
+        result.method = "torch.export -> PT2E int8 (XNNPACKQuantizer, symmetric) -> torch.export"
         progress("measuring the int8 model against the float one")
         with _timed(timings, "agreement"):
             quantization, step, int8_tolerance = _measure_int8_executorch(rt, result.path, float_module, qmodel, calib,
@@ -367,12 +368,6 @@ def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, cal
                "float_parameter_bytes": _param_bytes(float_module) or 0, "agreement": agreement.record(),
                **({"output_step": float(f"{step:.6g}")} if step else {})}
     return record_, step
-
-
-def _source_method(module: Any) -> str:
-    import torch
-
-    return "TS2EPConverter" if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)) else "torch.export"
 
 
 def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: Any, program: Any, calib: Any,
