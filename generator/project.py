@@ -378,14 +378,17 @@ def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: An
     refuses below --min-agreement. Returns the scaffold.toml record, the output step and the device
     tolerance with its reason."""
     qreference = program.module()
+    pictures = calib.measure + ([] if calib.fit is calib.measure else calib.fit)
     ref, out, emulated = [], [], []
-    for x in calib.measure:
+    for x in pictures:
         source = call_module(float_module, x, "the model")
         ref.append(first_tensor(source, "the model", key=meta.output_key, index=meta.output_index).numpy())
         out.append(pick_like_source(source, rt.run(asset, x), "the int8 model", key=meta.output_key,
                                     index=meta.output_index).numpy())
         emulated.append(run_module(qreference, x, "the int8 model", key=meta.output_key, index=meta.output_index).numpy())
-    agreement = quantize.measure(meta, ref, out, options.min_agreement)
+    # The agreement counts the held-out pictures only; the kernels' spread is read on every picture.
+    held = len(calib.measure)
+    agreement = quantize.measure(meta, ref[:held], out[:held], options.min_agreement)
     quantize.check(agreement)
     record_ = {"scheme": options.scheme, "engine": "xnnpack", "summary": agreement.line(), "calibration": calib.source,
                "float_parameter_bytes": _param_bytes(float_module) or 0, "agreement": agreement.record()}
@@ -396,7 +399,7 @@ def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: An
     record_.update(output_step=float(f"{step:.6g}"), kernel_spread_steps=steps)
     why = (f"{steps} x output_step {step:.6g} (the int8 output's quantization step): ExecuTorch's int8 kernels on this "
            f"host and the PT2E reference, which round intermediate values differently, differed by up to {steps} "
-           f"step(s) on the {len(out)} measured pictures; the phones' XNNPACK kernels may round differently from this host's")
+           f"step(s) on the {len(out)} calibration pictures; the phones' XNNPACK kernels may round differently from this host's")
     return record_, step, (steps * step, why)
 
 

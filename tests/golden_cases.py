@@ -41,7 +41,7 @@ CASES = {
                                            tolerance_reason="9 x output_step 0.0478739 (the int8 output's quantization "
                                                             "step): ExecuTorch's int8 kernels on this host and the PT2E "
                                                             "reference, which round intermediate values differently, "
-                                                            "differed by up to 9 step(s) on the 8 measured pictures; the "
+                                                            "differed by up to 9 step(s) on the 32 calibration pictures; the "
                                                             "phones' XNNPACK kernels may round differently from this host's"),
 }
 

@@ -7,7 +7,7 @@ import XCTest
 /// 1e-05 x |value| (as numpy.allclose) of the expected output scaffold wrote next to these tests.
 final class InferenceTests: XCTestCase {
     /// Why the tolerance is 0.430865 (scaffold.toml, [model.quantization] device_tolerance).
-    private let toleranceReason = "9 x output_step 0.0478739 (the int8 output's quantization step): ExecuTorch's int8 kernels on this host and the PT2E reference, which round intermediate values differently, differed by up to 9 step(s) on the 8 measured pictures; the phones' XNNPACK kernels may round differently from this host's"
+    private let toleranceReason = "9 x output_step 0.0478739 (the int8 output's quantization step): ExecuTorch's int8 kernels on this host and the PT2E reference, which round intermediate values differently, differed by up to 9 step(s) on the 32 calibration pictures; the phones' XNNPACK kernels may round differently from this host's"
 
     private func resourceURL(_ fileName: String, in bundle: Bundle) throws -> URL {
         let name = (fileName as NSString).deletingPathExtension

@@ -31,7 +31,7 @@ public class ModelOutputTest {
     private static final double TOLERANCE = 0.430865;
     /** Why TOLERANCE is this value (scaffold.toml, [model.quantization] device_tolerance). */
     private static final String TOLERANCE_REASON =
-            "9 x output_step 0.0478739 (the int8 output's quantization step): ExecuTorch's int8 kernels on this host and the PT2E reference, which round intermediate values differently, differed by up to 9 step(s) on the 8 measured pictures; the phones' XNNPACK kernels may round differently from this host's";
+            "9 x output_step 0.0478739 (the int8 output's quantization step): ExecuTorch's int8 kernels on this host and the PT2E reference, which round intermediate values differently, differed by up to 9 step(s) on the 32 calibration pictures; the phones' XNNPACK kernels may round differently from this host's";
     /** Relative part, as numpy.allclose: allowed = TOLERANCE + RTOL * |host value|. */
     private static final double RTOL = 1e-05;
 
