@@ -1,5 +1,6 @@
 """--quantize int8: calibration pictures, FX quantization on qnnpack, what it cost, bad input."""
 
+import shutil
 import tomllib
 
 import numpy as np
@@ -328,6 +329,10 @@ def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path)
         with pytest.raises(error, match=message):
             export_model(output=out, input_size="16x16", runtime="executorch", **kwargs)
         assert not out.exists()
+    exp = export_model(output=out, input_size="16x16", runtime="executorch", model=f"{tiny_file}:identity",
+                       task="image-to-image", quantize_scheme="int8", allow_float=True)
+    assert exp.quantization is None and any("exported in float" in n for n in exp.notes)
+    shutil.rmtree(out)
     # From outside: exit 2, one error line, nothing written.
     r = run_cli("new", "tinyq", "--model", f"{tiny_file}:build", "--input-size", "16x16", "--runtime", "executorch",
                 "--quantize", "int8", "--backend", "vulkan,coreml", "-o", str(out))
