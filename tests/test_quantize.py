@@ -340,3 +340,17 @@ def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path)
     assert r.returncode == 2 and [x for x in lines if x.startswith("error:")] == lines[-1:], r.stderr
     assert "drop --backend vulkan,coreml or drop --quantize" in lines[-1] and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_executorch_int8_update_keeps_the_tolerance_and_its_reason(et_int8_project, tmp_path):
+    """`scaffold update` without --model re-renders from scaffold.toml: the derived tolerance and its
+    reason must come back beside each other, not the --tolerance default."""
+    from generator.update import update_project
+
+    _, project, _ = et_int8_project
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy)
+    tests = [next(copy.rglob("ModelOutputTest.java")), next(copy.rglob("InferenceTests.swift")), copy / "README.md"]
+    before = [t.read_bytes() for t in tests]
+    result = update_project(copy, find_gradle=False)
+    assert not result.conflicts and [t.read_bytes() for t in tests] == before
