@@ -54,8 +54,8 @@ BoxUnitsOpt = Annotated[Optional[str], typer.Option("--box-units", help="detecti
 ScoresOpt = Annotated[Optional[str], typer.Option("--scores", help="detection (YOLO layout): 'probabilities' (default) or 'logits' (the apps apply a sigmoid)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="replace a non-empty output directory")]
 QuantOpt = Annotated[Optional[str], typer.Option("--quantize", help=(
-    "int8: post-training static quantization (lite: qnnpack), about 4x smaller; the cost is measured against the float "
-    "model and printed"))]
+    "int8: post-training static quantization (lite: qnnpack; executorch: PT2E for XNNPACK, the CPU asset only, not "
+    "with --backend vulkan/coreml), about 4x smaller; the cost is measured against the float model and printed"))]
 CalibOpt = Annotated[Optional[Path], typer.Option("--calibration", help=(
     "--quantize: folder of at least 8 pictures like the app's (any size, resized as the app does; a quarter held out "
     "to measure when there are 16+); default: the sample picture and seeded variants of it"))]

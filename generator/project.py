@@ -91,6 +91,7 @@ class Exported:
     quantized_engine: str | None = None  # the engine the host references ran on, for quantized models
     quantization: dict[str, Any] | None = None  # --quantize int8: what was done and what it cost
     output_step: float | None = None  # the int8 output's quantization step (the device tolerance's basis)
+    int8_tolerance: tuple[float, str] | None = None  # the device tolerance derived from output_step, and why
     runtime: str = "lite"
 
     @property
@@ -227,10 +228,11 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
     rt = runtimes.get(opts.runtime)
     backends = parse_backends(opts.runtime, opts.backends, coreml_precision=opts.coreml_precision)
-    if opts.quantize is not None and not rt.uses_qengine:
-        # quantize.quantize_executorch (PT2E, XNNPACK quantizer) exists but is not wired into this pipeline yet.
-        raise UsageError(f"--quantize int8 works with --runtime lite for now, not with --runtime {rt.name}; "
-                         "use --runtime lite or drop --quantize")
+    if opts.quantize is not None and len(backends) > 1:
+        # Measured with ExecuTorch 1.4.1 on a PT2E int8 conv net: the Vulkan partitioner fails
+        # (AssertionError) and Core ML's converter rejects the int8 dequantize ("dtype ... int8").
+        raise UsageError(f"--quantize int8 makes the XNNPACK (CPU) asset only: ExecuTorch's Vulkan and Core ML backends "
+                         f"cannot lower an int8 program; drop --backend {','.join(backends[1:])} or drop --quantize")
     progress("loading the model")
     with _timed(timings, "load"):
         loaded = load_model(opts.model, weights=opts.weights, trust_pickle=opts.trust_pickle)
@@ -287,46 +289,66 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     if opts.quantize is not None:
         progress("calibrating and quantizing to int8")
         with _timed(timings, "quantize"):
-            qengine.select(qengine.PHONE_ENGINE)
-            engine = qengine.PHONE_ENGINE
+            if rt.uses_qengine:
+                qengine.select(qengine.PHONE_ENGINE)
+                engine = qengine.PHONE_ENGINE
             calib = quantize.calibration_set(opts.quantize, meta, opts.sample_image)
-            qmodel = quantize.quantize_lite(loaded.module, calib.fit, allow_float=opts.quantize.allow_float)
+            qmodel = (quantize.quantize_lite(loaded.module, calib.fit, allow_float=opts.quantize.allow_float)
+                      if rt.uses_qengine else
+                      quantize.quantize_executorch(loaded.module, example, calib.fit, allow_float=opts.quantize.allow_float))
         notes += calib.notes
         if qmodel is None:
             engine = None
             notes.append("--allow-float: the model has no layers int8 quantization applies to; exported in float")
         else:
-            # Everything downstream (asset, verification, goldens) is the int8 model's, on qnnpack.
+            # Everything downstream (asset, verification, goldens) is the int8 model's (lite: on qnnpack).
             float_module, loaded = loaded.module, dataclasses.replace(loaded, module=qmodel)
-            raw = call_module(qmodel, example, "the int8 model")
+            # ExecuTorch lowers the quantized ExportedProgram; its module is the PT2E reference.
+            qreference = qmodel if rt.uses_qengine else qmodel.module()
+            raw = call_module(qreference, example, "the int8 model")
             reference = first_tensor(raw, "the int8 model", key=meta.output_key, index=meta.output_index)
     options = ExportOptions(script=opts.script, backends=backends, coreml_precision=opts.coreml_precision)
     with _timed(timings, "export"):
         result = rt.export_app(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), options=options,
                                progress=progress)
+    quantization = step = None
+    int8_tolerance: tuple[float, str] | None = None
+    verify_tolerance = opts.tolerance
+    if qmodel is not None and not rt.uses_qengine:
+        # quantize_executorch refuses TorchScript: the source was captured by torch.export.
+        result.method = "torch.export -> PT2E int8 (XNNPACKQuantizer, symmetric) -> torch.export"
+        progress("measuring the int8 model against the float one")
+        with _timed(timings, "agreement"):
+            quantization, step, int8_tolerance = _measure_int8_executorch(rt, result.path, float_module, qmodel, calib,
+                                                                          meta, opts.quantize)
+        # Against its PT2E reference the asset may differ by what the kernels' rounding adds up to.
+        verify_tolerance = max(opts.tolerance, int8_tolerance[0] if int8_tolerance else 0.0)
+        notes += [quantization["summary"], f"int8 calibration: {calib.source}"]
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
         exported_out = pick_like_source(raw, rt.run(result.path, example), "the exported model",
                                         key=meta.output_key, index=meta.output_index)
-        err = compare_outputs(reference, exported_out, opts.tolerance, opts.rtol,
+        err = compare_outputs(reference, exported_out, verify_tolerance, opts.rtol,
                               hint="try --runtime lite" if rt.backends else "try --script")
     with _timed(timings, "goldens"):
         # The apps' expected output is what the CPU asset computes, not the source model.
         golden = (goldens.compute_for_tensor(example, exported_out) if tensor_input
                   else goldens.compute(img, meta, exported_out))
     notes += rt.notes(result)
-    quantization = step = None
-    if qmodel is not None:
+    if qmodel is not None and rt.uses_qengine:
         progress("measuring the int8 model against the float one")
         with _timed(timings, "agreement"):
             quantization, step = _measure_int8(result.path, float_module, qmodel, example, calib, meta, opts.quantize)
+        if step:
+            int8_tolerance = (step, "output_step, one quantization step of the int8 output (the scale of its last "
+                                    "dequantize): the phones' int8 kernels may round the last requantization differently")
         notes += [quantization["summary"], f"int8 calibration: {calib.source}"]
     if engine:
         notes.append(f"quantized model: the host references (verification, goldens, C++ core) ran on the {engine} "
                      "engine, which the phones use")
     return Exported(loaded, meta, result.path, result, err, golden, notes, timings, range_reason,
                     _param_bytes(loaded.module, bool(engine)), engine, quantization=quantization, output_step=step,
-                    runtime=rt.name)
+                    runtime=rt.name, int8_tolerance=int8_tolerance)
 
 
 def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, calib: Any, meta: Metadata,
@@ -350,14 +372,50 @@ def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, cal
     return record_, step
 
 
+def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: Any, program: Any, calib: Any,
+                             meta: Metadata, options: quantize.QuantizeOptions
+                             ) -> tuple[dict[str, Any], float | None, tuple[float, str] | None]:
+    """Agreement of the int8 .pte (run by ExecuTorch's host runtime) with the float model, and how
+    many output steps it lands from its PT2E reference (program, the quantized ExportedProgram);
+    refuses below --min-agreement. Returns the scaffold.toml record, the output step and the device
+    tolerance with its reason."""
+    qreference = program.module()
+    pictures = calib.measure + ([] if calib.fit is calib.measure else calib.fit)
+    ref, out, emulated = [], [], []
+    for x in pictures:
+        source = call_module(float_module, x, "the model")
+        ref.append(first_tensor(source, "the model", key=meta.output_key, index=meta.output_index).numpy())
+        out.append(pick_like_source(source, rt.run(asset, x), "the int8 model", key=meta.output_key,
+                                    index=meta.output_index).numpy())
+        emulated.append(run_module(qreference, x, "the int8 model", key=meta.output_key, index=meta.output_index).numpy())
+    # The agreement counts the held-out pictures only; the kernels' spread is read on every picture.
+    held = len(calib.measure)
+    agreement = quantize.measure(meta, ref[:held], out[:held], options.min_agreement)
+    quantize.check(agreement)
+    record_ = {"scheme": options.scheme, "engine": "xnnpack", "summary": agreement.line(), "calibration": calib.source,
+               "float_parameter_bytes": _param_bytes(float_module) or 0, "agreement": agreement.record()}
+    step = quantize.executorch_output_step(program)
+    if step is None:  # the last layer runs in float: float kernels' rounding only
+        return record_, None, None
+    steps = quantize.kernel_spread(emulated, out, step)
+    record_.update(output_step=float(f"{step:.6g}"), kernel_spread_steps=steps)
+    why = (f"{steps} x output_step {step:.6g} (the int8 output's quantization step): ExecuTorch's int8 kernels on this "
+           f"host and the PT2E reference, which round intermediate values differently, differed by up to {steps} "
+           f"step(s) on the {len(out)} calibration pictures; the phones' XNNPACK kernels may round differently from this host's")
+    return record_, step, (steps * step, why)
+
+
 def _int8_rows(exp: Exported) -> list[tuple[str, str]]:
     q = exp.quantization
     assert q is not None
     floats = q["float_parameter_bytes"]
-    size = (f"float {floats} bytes (raw parameters; a float .ptl is within 0.2% of them); int8 asset {exp.export.size} bytes"
+    size = (f"float {floats} bytes (raw parameters; a float {exp.export.path.suffix} holds about as many); "
+            f"int8 asset {exp.export.size} bytes"
             + (f" = {floats / exp.export.size:.2f}x smaller" if floats else ""))
     return [("int8 size", size), ("int8 calibration", q["calibration"]), ("int8 cost", q["summary"]),
-            *([("int8 output step", f"{q['output_step']:g} (the device tolerance: one quantization step of the output)")]
+            *([("int8 output step", f"{q['output_step']:g} (the device tolerance: "
+                                    + (f"{q['kernel_spread_steps']} step(s), as far as ExecuTorch's int8 kernels landed from the PT2E reference)"
+                                       if "kernel_spread_steps" in q else "one quantization step of the output)"))]
               if "output_step" in q else [])]
 
 
@@ -498,11 +556,12 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
         notes += exp.notes
-        if exp.output_step and exp.output_step > config.tolerance:
-            # Phone int8 kernels may round the last requantization differently: one output step.
-            config = dataclasses.replace(config, tolerance=float(f"{exp.output_step:.6g}"))
-            exp.quantization["device_tolerance"] = ("model.tolerance is output_step, one quantization step of the int8 output: "
-                                                    "the phones' int8 kernels may round the last requantization differently")
+        if exp.int8_tolerance and exp.int8_tolerance[0] > config.tolerance:
+            # Phone int8 kernels may round differently from the host's: a tolerance in output steps,
+            # with its reason beside the value in scaffold.toml and in the apps' device tests.
+            value, why = exp.int8_tolerance
+            config = dataclasses.replace(config, tolerance=float(f"{value:.6g}"), tolerance_reason=why)
+            exp.quantization["device_tolerance"] = config.tolerance_reason
         if not runtimes.get(runtime).backends:
             notes.append(PLAY_16KB_NOTE)
         _write_side_files(exp, stage / "export")

@@ -84,6 +84,7 @@ def load(project_dir: Path) -> tuple[ProjectConfig, Metadata, dict[str, Any]]:
             rtol=float(model.get("rtol", 0.0)),
             runtime=str(p.get("runtime", "lite")),
             backends=tuple(str(b) for b in p.get("backends", ())),
+            tolerance_reason=str(model.get("quantization", {}).get("device_tolerance", "")),
         )
         if config.runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {config.runtime!r}")

@@ -1,5 +1,6 @@
 """--quantize int8: calibration pictures, FX quantization on qnnpack, what it cost, bad input."""
 
+import shutil
 import tomllib
 
 import numpy as np
@@ -279,6 +280,8 @@ def test_new_int8_project_records_cost_and_derives_the_tolerance(tiny_file, tmp_
     assert "int8 size" in report and "int8 cost" in report and "int8 output step" in report
     java = next((tmp_path / "p" / "android").rglob("ModelOutputTest.java")).read_text()
     assert f"TOLERANCE = {doc['model']['tolerance']}" in java
+    # The reason sits beside the value and in the failure message (issue 9 item 6).
+    assert f"TOLERANCE_REASON =\n            \"{q['device_tolerance']}\";" in java and "+ TOLERANCE_REASON;" in java
 
 
 def test_threshold_miss_stops_and_leaves_nothing(tiny_file, tmp_path):
@@ -326,3 +329,117 @@ def test_executorch_int8_pt2e_lowers_to_xnnpack_and_agrees(tmp_path):
     a = quantize.measure(META, ref, [o.numpy() for o in out], min_agreement=0.75)
     assert a.passed, a.line()
     assert max(float(np.abs(r - o.numpy()).max()) for r, o in zip(ref, out)) < 10 * step
+
+
+# ---- ExecuTorch int8 through the pipeline ----------------------------------------------------------
+
+def test_kernel_spread_counts_whole_output_steps():
+    ref = [np.array([0.0, 1.0, 2.0])]
+    assert quantize.kernel_spread(ref, [np.array([0.0, 1.0, 2.0])], 0.5) == 1  # identical: still one step
+    assert quantize.kernel_spread(ref, [np.array([0.0, 1.0 + 3 * 0.1, 2.0])], 0.1) == 3  # 3 steps, not 4
+    assert quantize.kernel_spread(ref + ref, [ref[0], np.array([0.0, 1.0, 2.25])], 0.1) == 3
+
+
+@pytest.fixture(scope="module")
+def et_int8_project(tiny_file, tmp_path_factory):
+    """One ExecuTorch int8 project (both platforms) shared by the tests below: lowering is slow."""
+    root = tmp_path_factory.mktemp("etq")
+    cal = pictures(root / "cal", 16)
+    result = new_project(name="tinyq", model=f"{tiny_file}:build", output=root / "p", input_size="16x16",
+                         quantize_scheme="int8", calibration=cal, min_agreement=0.0, runtime="executorch",
+                         find_gradle=False)
+    return result, root / "p", cal
+
+
+def test_executorch_int8_project_records_cost_and_the_derived_tolerance(et_int8_project):
+    from generator import record
+    from generator.runtimes import executorch as et
+
+    result, project, _ = et_int8_project
+    doc = tomllib.loads((project / "scaffold.toml").read_text())
+    q = doc["model"]["quantization"]
+    assert q["engine"] == "xnnpack" and q["agreement"]["metric"] == "top-1 agreement" and q["agreement"]["pictures"] == 4
+    steps, step = q["kernel_spread_steps"], q["output_step"]
+    assert steps >= 1 and doc["model"]["tolerance"] == pytest.approx(steps * step, rel=1e-5)
+    assert f"{steps} x output_step {step:g}" in q["device_tolerance"]
+    assert "PT2E int8" in doc["model"]["export_method"]
+    report = (project / "export" / "report.md").read_text()
+    assert "int8 size" in report and "int8 cost" in report and "int8 output step" in report
+    assert "quantized_decomposed.quantize_per_tensor" in report  # XNNPACK took int8 operators
+    # The apps' expected output is the int8 .pte's own, run by ExecuTorch on the host.
+    asset = project / "android/app/src/main/assets/model.pte"
+    sample = project / "android/app/src/androidTest/assets/expected_output.bin"
+    from generator import goldens
+
+    img = goldens.load_sample(None, 16, 16)
+    out = et.verify(asset, goldens.input_tensor(img, result.exported.meta)).numpy().reshape(-1)
+    assert np.array_equal(goldens.read_floats(sample), out)
+    # The reason is shown beside the value in both platforms' device tests and read back by check/update.
+    java = next((project / "android").rglob("ModelOutputTest.java")).read_text()
+    swift = next((project / "ios").rglob("InferenceTests.swift")).read_text()
+    assert f"TOLERANCE = {doc['model']['tolerance']}" in java and q["device_tolerance"] in java
+    assert f"toleranceReason = \"{q['device_tolerance']}\"" in swift and "is \\(toleranceReason)" in swift
+    assert record.load(project)[0].tolerance_reason == q["device_tolerance"]
+
+
+def test_executorch_int8_project_passes_its_host_checks(et_int8_project):
+    _, project, _ = et_int8_project
+    proc = run_cli("check", str(project), env={"COLUMNS": "250"})
+    assert proc.returncode == 0 and "0 failed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_executorch_int8_threshold_miss_stops_and_leaves_nothing(tiny_file, tmp_path):
+    out = tmp_path / "e"
+    with pytest.raises(Exception, match="agrees too little.*int8 vs float on 16 pictures: pixel agreement 0.9"):
+        export_model(model=f"{tiny_file}:seg", output=out, input_size="16x16", task="segmentation",
+                     quantize_scheme="int8", min_agreement=1.0, runtime="executorch")
+    assert not out.exists()
+
+
+def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path):
+    scripted = tmp_path / "scripted.pt"
+    torch.jit.trace(tiny(), fit()[0]).save(str(scripted))
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "x"
+    cases = [
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", backends=("vulkan",)), UsageError,
+         r"--quantize int8 makes the XNNPACK \(CPU\) asset only.*drop --backend vulkan or drop --quantize"),
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", backends=("xnnpack,coreml",)), UsageError,
+         "drop --backend coreml"),
+        (dict(model=f"{tiny_file}:build", min_agreement=0.5), UsageError, "--min-agreement only applies with --quantize"),
+        (dict(model=f"{tiny_file}:build", quantize_scheme="int8", calibration=tmp_path / "empty"), UsageError,
+         "has 0 usable pictures"),
+        (dict(model=str(scripted), quantize_scheme="int8"), ModelError,
+         r"TorchScript model cannot be PT2E-quantized.*file.py:function"),
+        (dict(model=f"{tiny_file}:identity", task="image-to-image", quantize_scheme="int8"), ModelError,
+         "no layers int8 quantization applies to.*--allow-float"),
+    ]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            export_model(output=out, input_size="16x16", runtime="executorch", **kwargs)
+        assert not out.exists()
+    exp = export_model(output=out, input_size="16x16", runtime="executorch", model=f"{tiny_file}:identity",
+                       task="image-to-image", quantize_scheme="int8", allow_float=True)
+    assert exp.quantization is None and any("exported in float" in n for n in exp.notes)
+    shutil.rmtree(out)
+    # From outside: exit 2, one error line, nothing written.
+    r = run_cli("new", "tinyq", "--model", f"{tiny_file}:build", "--input-size", "16x16", "--runtime", "executorch",
+                "--quantize", "int8", "--backend", "vulkan,coreml", "-o", str(out))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and [x for x in lines if x.startswith("error:")] == lines[-1:], r.stderr
+    assert "drop --backend vulkan,coreml or drop --quantize" in lines[-1] and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_executorch_int8_update_keeps_the_tolerance_and_its_reason(et_int8_project, tmp_path):
+    """`scaffold update` without --model re-renders from scaffold.toml: the derived tolerance and its
+    reason must come back beside each other, not the --tolerance default."""
+    from generator.update import update_project
+
+    _, project, _ = et_int8_project
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy)
+    tests = [next(copy.rglob("ModelOutputTest.java")), next(copy.rglob("InferenceTests.swift")), copy / "README.md"]
+    before = [t.read_bytes() for t in tests]
+    result = update_project(copy, find_gradle=False)
+    assert not result.conflicts and [t.read_bytes() for t in tests] == before
