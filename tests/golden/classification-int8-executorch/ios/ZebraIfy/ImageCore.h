@@ -1,7 +1,8 @@
 // Objective-C face of the shared C++ core's image and output functions
-// (Core/inference_core.h), imported into Swift through the bridging header. ExecuTorch itself is
-// called from Swift; this bridge exists so the app runs the same pixel conversions that
-// `scaffold check` compiles and tests on the host, not a Swift re-implementation of them.
+// (Core/inference_core.h), imported into Swift through the bridging header, in the apps of both
+// runtimes (the model itself runs through TorchModule or ExecuTorch's Swift API): the app runs
+// the same pixel conversions that `scaffold check` compiles and tests on the host, not a Swift
+// re-implementation of them.
 #import <Foundation/Foundation.h>
 
 NS_ASSUME_NONNULL_BEGIN

@@ -1,6 +1,7 @@
 // Objective-C++ bridge over the runtime-neutral functions of the shared core (pixels, softmax,
-// masks, detections); ExecuTorch runs the model, called from Swift, so nothing here touches a
-// model runtime. C++ exceptions end here: each becomes an NSError.
+// masks, detections), the same for both runtimes: the model runs elsewhere (TorchModule for the
+// lite interpreter, Swift for ExecuTorch), so nothing here touches a model runtime. C++
+// exceptions end here: each becomes an NSError.
 #import "ImageCore.h"
 
 #include <cstdint>

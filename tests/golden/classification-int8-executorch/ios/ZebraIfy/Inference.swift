@@ -338,13 +338,18 @@ final class InferenceViewModel: ObservableObject {
     private var predictor: Result<Predictor, Error>?
 
     func run(on image: UIImage) {
+        start(showing: image) { try $0.predict(image) }
+    }
+
+    /// Publishes `image` as the input and the outcome of `work` on the loaded predictor.
+    private func start(showing image: UIImage?, _ work: @escaping (Predictor) throws -> Prediction) {
         input = image
         prediction = nil
         errorMessage = nil
         isRunning = true
         queue.async { [weak self] in
             guard let self = self else { return }
-            let outcome = Result { try self.loadedPredictor().predict(image) }
+            let outcome = Result { try work(self.loadedPredictor()) }
             DispatchQueue.main.async {
                 self.isRunning = false
                 switch outcome {

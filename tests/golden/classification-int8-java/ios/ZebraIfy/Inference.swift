@@ -217,10 +217,10 @@ final class Predictor {
         let luma = ModelSpec.inputChannels == 1
         // One `try` for the whole conditional: Swift rejects `try` right of the `?:` operator.
         let input = try luma
-            ? TorchModule.lumaTensor(
+            ? ImageCore.lumaTensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean[0], std: ModelSpec.std[0])
-            : TorchModule.tensor(
+            : ImageCore.tensor(
                 rgba: rgba, width: ModelSpec.inputWidth, height: ModelSpec.inputHeight,
                 mean: ModelSpec.mean.map { NSNumber(value: $0) }, std: ModelSpec.std.map { NSNumber(value: $0) })
         let channels = NSNumber(value: ModelSpec.inputChannels)
@@ -236,9 +236,9 @@ final class Predictor {
             throw InferenceError.unreadableImage
         }
         let (output, shape, milliseconds) = try run(rgba: rgba)
-        let probabilities = try TorchModule.softmax(floatData(output)).floats()
+        let probabilities = try ImageCore.softmax(floatData(output)).floats()
         let labels = metadata?.labels ?? []
-        let top = TorchModule.topK(floatData(probabilities), k: 5).map { index -> Score in
+        let top = ImageCore.topK(floatData(probabilities), k: 5).map { index -> Score in
             let i = index.intValue
             return Score(id: i, label: i < labels.count ? labels[i] : "class \(i)", probability: probabilities[i])
         }
@@ -261,13 +261,18 @@ final class InferenceViewModel: ObservableObject {
     private var predictor: Result<Predictor, Error>?
 
     func run(on image: UIImage) {
+        start(showing: image) { try $0.predict(image) }
+    }
+
+    /// Publishes `image` as the input and the outcome of `work` on the loaded predictor.
+    private func start(showing image: UIImage?, _ work: @escaping (Predictor) throws -> Prediction) {
         input = image
         prediction = nil
         errorMessage = nil
         isRunning = true
         queue.async { [weak self] in
             guard let self = self else { return }
-            let outcome = Result { try self.loadedPredictor().predict(image) }
+            let outcome = Result { try work(self.loadedPredictor()) }
             DispatchQueue.main.async {
                 self.isRunning = false
                 switch outcome {

@@ -1,5 +1,6 @@
-// Objective-C++ bridge over the shared inference core. C++ exceptions end here: each one
-// becomes an NSError, which Swift sees as a thrown error.
+// Objective-C++ bridge over the shared inference core's model half (the image half is
+// ImageCore.mm, shared with the ExecuTorch app). C++ exceptions end here: each one becomes an
+// NSError, which Swift sees as a thrown error.
 #import "TorchModule.h"
 
 #include <cstdint>
@@ -20,12 +21,6 @@ static NSError *TorchError(const std::string &message) {
                          userInfo:@{NSLocalizedDescriptionKey : text ?: @"inference core error"}];
 }
 
-static bool ReadTriple(NSArray<NSNumber *> *values, float out[3]) {
-  if (values.count != 3) return false;
-  for (NSUInteger i = 0; i < 3; ++i) out[i] = values[i].floatValue;
-  return true;
-}
-
 static std::vector<float> FloatsOf(NSData *data) {
   std::vector<float> values(data.length / sizeof(float));
   if (!values.empty()) std::memcpy(values.data(), data.bytes, values.size() * sizeof(float));
@@ -44,6 +39,20 @@ static std::vector<float> FloatsOf(NSData *data) {
 }
 
 @end
+
+static std::vector<int64_t> DimsOf(NSArray<NSNumber *> *shape) {
+  std::vector<int64_t> dims;
+  for (NSNumber *dim in shape) dims.push_back(dim.longLongValue);
+  return dims;
+}
+
+static TorchOutput *OutputOf(const std::vector<float> &output,
+                             const std::vector<int64_t> &outputShape) {
+  NSMutableArray<NSNumber *> *shape = [NSMutableArray arrayWithCapacity:outputShape.size()];
+  for (const int64_t dim : outputShape) [shape addObject:@(dim)];
+  NSData *values = [NSData dataWithBytes:output.data() length:output.size() * sizeof(float)];
+  return [[TorchOutput alloc] initWithValues:values shape:shape];
+}
 
 @implementation TorchModule {
   std::unique_ptr<scaffold::InferenceCore> _core;
@@ -80,186 +89,29 @@ static std::vector<float> FloatsOf(NSData *data) {
     if (error) *error = TorchError("input length is not a whole number of float32 values");
     return nil;
   }
-  std::vector<int64_t> dims;
-  for (NSNumber *dim in shape) dims.push_back(dim.longLongValue);
   try {
     std::vector<int64_t> outputShape;
-    const std::vector<float> output = _core->run(FloatsOf(input), dims, outputShape);
-    NSMutableArray<NSNumber *> *outShape = [NSMutableArray arrayWithCapacity:outputShape.size()];
-    for (const int64_t dim : outputShape) [outShape addObject:@(dim)];
-    NSData *values = [NSData dataWithBytes:output.data() length:output.size() * sizeof(float)];
-    return [[TorchOutput alloc] initWithValues:values shape:outShape];
+    const std::vector<float> output = _core->run(FloatsOf(input), DimsOf(shape), outputShape);
+    return OutputOf(output, outputShape);
   } catch (const std::exception &e) {
     if (error) *error = TorchError(e.what());
     return nil;
   }
 }
 
-+ (nullable NSData *)tensorFromRGBA:(NSData *)rgba
-                              width:(NSInteger)width
-                             height:(NSInteger)height
-                               mean:(NSArray<NSNumber *> *)mean
-                                std:(NSArray<NSNumber *> *)std
-                              error:(NSError **)error {
-  float m[3], s[3];
-  if (!ReadTriple(mean, m) || !ReadTriple(std, s)) {
-    if (error) *error = TorchError("mean and std need three values (R, G, B)");
+- (nullable TorchOutput *)runWithInt64Input:(NSData *)input
+                                      shape:(NSArray<NSNumber *> *)shape
+                                      error:(NSError **)error {
+  if (input.length % sizeof(int64_t) != 0) {
+    if (error) *error = TorchError("input length is not a whole number of int64 values");
     return nil;
   }
-  if (width <= 0 || height <= 0 || (NSUInteger)(width * height * 4) != rgba.length) {
-    if (error) *error = TorchError("RGBA buffer does not match width x height");
-    return nil;
-  }
+  std::vector<int64_t> values(input.length / sizeof(int64_t));
+  if (!values.empty()) std::memcpy(values.data(), input.bytes, values.size() * sizeof(int64_t));
   try {
-    const std::vector<float> chw = scaffold::rgbaToChw(static_cast<const uint8_t *>(rgba.bytes),
-                                                       (int)width, (int)height, m, s);
-    return [NSData dataWithBytes:chw.data() length:chw.size() * sizeof(float)];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (nullable NSData *)rgbaFromTensor:(NSData *)chw
-                              width:(NSInteger)width
-                             height:(NSInteger)height
-                               mean:(NSArray<NSNumber *> *)mean
-                                std:(NSArray<NSNumber *> *)std
-                              error:(NSError **)error {
-  float m[3], s[3];
-  if (!ReadTriple(mean, m) || !ReadTriple(std, s)) {
-    if (error) *error = TorchError("mean and std need three values (R, G, B)");
-    return nil;
-  }
-  if (width <= 0 || height <= 0 || (NSUInteger)(width * height * 3) * sizeof(float) != chw.length) {
-    if (error) *error = TorchError("tensor does not hold 3 x height x width float32 values");
-    return nil;
-  }
-  try {
-    const std::vector<uint8_t> rgba = scaffold::chwToRgba(static_cast<const float *>(chw.bytes),
-                                                          (int)width, (int)height, m, s);
-    return [NSData dataWithBytes:rgba.data() length:rgba.size()];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (nullable NSData *)lumaTensorFromRGBA:(NSData *)rgba
-                                  width:(NSInteger)width
-                                 height:(NSInteger)height
-                                   mean:(float)mean
-                                    std:(float)std
-                                  error:(NSError **)error {
-  if (width <= 0 || height <= 0 || (NSUInteger)(width * height * 4) != rgba.length) {
-    if (error) *error = TorchError("RGBA buffer does not match width x height");
-    return nil;
-  }
-  try {
-    const std::vector<float> y = scaffold::rgbaToY(static_cast<const uint8_t *>(rgba.bytes),
-                                                   (int)width, (int)height, mean, std);
-    return [NSData dataWithBytes:y.data() length:y.size() * sizeof(float)];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (nullable NSData *)rgbaFromLuma:(NSData *)luma
-                            width:(NSInteger)width
-                           height:(NSInteger)height
-                             mean:(float)mean
-                              std:(float)std
-                       colorsFrom:(NSData *)inputRGBA
-                       inputWidth:(NSInteger)inputWidth
-                      inputHeight:(NSInteger)inputHeight
-                            error:(NSError **)error {
-  if (width <= 0 || height <= 0 || (NSUInteger)(width * height) * sizeof(float) != luma.length) {
-    if (error) *error = TorchError("luma does not hold height x width float32 values");
-    return nil;
-  }
-  if (inputWidth <= 0 || inputHeight <= 0 ||
-      (NSUInteger)(inputWidth * inputHeight * 4) != inputRGBA.length) {
-    if (error) *error = TorchError("input RGBA buffer does not match its width x height");
-    return nil;
-  }
-  try {
-    const std::vector<uint8_t> rgba = scaffold::yToRgba(
-        static_cast<const float *>(luma.bytes), (int)width, (int)height, mean, std,
-        static_cast<const uint8_t *>(inputRGBA.bytes), (int)inputWidth, (int)inputHeight);
-    return [NSData dataWithBytes:rgba.data() length:rgba.size()];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (nullable NSData *)detectionsFrom:(NSData *)output
-                             layout:(NSString *)layout
-                            classes:(NSInteger)classes
-                         normalized:(BOOL)normalized
-                             logits:(BOOL)logits
-                              width:(NSInteger)width
-                             height:(NSInteger)height
-                     scoreThreshold:(float)scoreThreshold
-                       iouThreshold:(double)iouThreshold
-                      maxDetections:(NSInteger)maxDetections
-                              error:(NSError **)error {
-  try {
-    const std::vector<float> values = FloatsOf(output);
-    std::vector<float> decoded;
-    if ([layout isEqualToString:@"boxes"]) {
-      decoded = scaffold::decodeBoxes(values.data(), values.size(), normalized, (int)width,
-                                      (int)height);
-    } else {
-      decoded = scaffold::decodeYolo(values.data(), values.size(), (int)classes, normalized,
-                                     logits, (int)width, (int)height);
-    }
-    const std::vector<int> keep =
-        scaffold::selectDetections(decoded, scoreThreshold, iouThreshold, (int)maxDetections);
-    std::vector<float> rows;
-    for (const int index : keep) {
-      const float *row = decoded.data() + static_cast<size_t>(index) * scaffold::kDetectionRow;
-      rows.insert(rows.end(), row, row + scaffold::kDetectionRow);
-    }
-    return [NSData dataWithBytes:rows.data() length:rows.size() * sizeof(float)];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (nullable NSData *)softmaxOf:(NSData *)logits error:(NSError **)error {
-  try {
-    const std::vector<float> probabilities = scaffold::softmax(FloatsOf(logits));
-    return [NSData dataWithBytes:probabilities.data() length:probabilities.size() * sizeof(float)];
-  } catch (const std::exception &e) {
-    if (error) *error = TorchError(e.what());
-    return nil;
-  }
-}
-
-+ (NSArray<NSNumber *> *)topKOf:(NSData *)values k:(NSInteger)k {
-  NSMutableArray<NSNumber *> *indices = [NSMutableArray array];
-  if (k <= 0) return indices;
-  for (const int index : scaffold::topK(FloatsOf(values), (int)k)) [indices addObject:@(index)];
-  return indices;
-}
-
-+ (nullable NSData *)argmaxOf:(NSData *)scores
-                     channels:(NSInteger)channels
-                        width:(NSInteger)width
-                       height:(NSInteger)height
-                        error:(NSError **)error {
-  if (channels <= 0 || width <= 0 || height <= 0 ||
-      (NSUInteger)(channels * width * height) * sizeof(float) != scores.length) {
-    if (error) *error = TorchError("score map does not hold channels x height x width float32 values");
-    return nil;
-  }
-  try {
-    const std::vector<int32_t> classes = scaffold::argmaxChannels(
-        static_cast<const float *>(scores.bytes), (int)channels, (int)width, (int)height);
-    return [NSData dataWithBytes:classes.data() length:classes.size() * sizeof(int32_t)];
+    std::vector<int64_t> outputShape;
+    const std::vector<float> output = _core->runInt64(values, DimsOf(shape), outputShape);
+    return OutputOf(output, outputShape);
   } catch (const std::exception &e) {
     if (error) *error = TorchError(e.what());
     return nil;

@@ -67,8 +67,8 @@ final class InferenceTests: XCTestCase {
         let levels = (0..<256).flatMap { v -> [UInt8] in [UInt8(v), UInt8(255 - v), UInt8(v / 2), 255] }
         let zero: [NSNumber] = [0, 0, 0]
         let one: [NSNumber] = [1, 1, 1]
-        let chw = try TorchModule.tensor(rgba: Data(levels), width: 16, height: 16, mean: zero, std: one)
-        let back = try TorchModule.rgba(tensor: chw, width: 16, height: 16, mean: zero, std: one)
+        let chw = try ImageCore.tensor(rgba: Data(levels), width: 16, height: 16, mean: zero, std: one)
+        let back = try ImageCore.rgba(tensor: chw, width: 16, height: 16, mean: zero, std: one)
         XCTAssertEqual([UInt8](back), levels)
     }
 

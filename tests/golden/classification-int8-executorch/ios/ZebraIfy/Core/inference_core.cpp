@@ -291,6 +291,18 @@ InferenceCore::~InferenceCore() = default;
 std::vector<float> InferenceCore::run(const std::vector<float>& input,
                                       const std::vector<int64_t>& shape,
                                       std::vector<int64_t>& outputShape) {
+  return runValues(input.data(), input.size(), InputType::Float32, shape, outputShape);
+}
+
+std::vector<float> InferenceCore::runInt64(const std::vector<int64_t>& input,
+                                           const std::vector<int64_t>& shape,
+                                           std::vector<int64_t>& outputShape) {
+  return runValues(input.data(), input.size(), InputType::Int64, shape, outputShape);
+}
+
+std::vector<float> InferenceCore::runValues(const void* input, size_t count, InputType type,
+                                            const std::vector<int64_t>& shape,
+                                            std::vector<int64_t>& outputShape) {
   if (shape.empty()) throw std::invalid_argument("input shape must have at least one dimension");
   size_t expected = 1;
   for (const int64_t dim : shape) {
@@ -301,8 +313,8 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
     }
     expected *= static_cast<size_t>(dim);
   }
-  if (expected != input.size()) {
-    throw std::invalid_argument("input has " + std::to_string(input.size()) +
+  if (expected != count) {
+    throw std::invalid_argument("input has " + std::to_string(count) +
                                 " values but its shape needs " + std::to_string(expected));
   }
 
@@ -313,7 +325,10 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
                     " inputs, the core feeds one tensor");
   }
   // A copy: set_input may keep pointing at it, and a model may change its input in place.
-  std::vector<float> data(input);
+  // int64_t elements keep the buffer aligned for either type.
+  const bool int64 = type == InputType::Int64;
+  std::vector<int64_t> data(int64 ? count : (count + 1) / 2);
+  if (count != 0) std::memcpy(data.data(), input, count * (int64 ? sizeof(int64_t) : sizeof(float)));
   const size_t rank = shape.size();
   std::vector<TensorImpl::SizesType> sizes(rank);
   std::vector<TensorImpl::DimOrderType> dimOrder(rank);
@@ -325,8 +340,8 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
     strides[d] = stride;
     stride *= sizes[d];
   }
-  TensorImpl impl(ScalarType::Float, static_cast<ssize_t>(rank), sizes.data(), data.data(),
-                  dimOrder.data(), strides.data());
+  TensorImpl impl(int64 ? ScalarType::Long : ScalarType::Float, static_cast<ssize_t>(rank),
+                  sizes.data(), data.data(), dimOrder.data(), strides.data());
   et::Error status = method.set_input(et::EValue(Tensor(&impl)), 0);
   if (status != et::Error::Ok) {
     throw std::invalid_argument("the model does not accept an input of this shape: " +

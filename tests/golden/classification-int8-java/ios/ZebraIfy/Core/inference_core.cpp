@@ -211,6 +211,18 @@ InferenceCore::~InferenceCore() = default;
 std::vector<float> InferenceCore::run(const std::vector<float>& input,
                                       const std::vector<int64_t>& shape,
                                       std::vector<int64_t>& outputShape) {
+  return runValues(input.data(), input.size(), InputType::Float32, shape, outputShape);
+}
+
+std::vector<float> InferenceCore::runInt64(const std::vector<int64_t>& input,
+                                           const std::vector<int64_t>& shape,
+                                           std::vector<int64_t>& outputShape) {
+  return runValues(input.data(), input.size(), InputType::Int64, shape, outputShape);
+}
+
+std::vector<float> InferenceCore::runValues(const void* input, size_t count, InputType type,
+                                            const std::vector<int64_t>& shape,
+                                            std::vector<int64_t>& outputShape) {
   if (shape.empty()) throw std::invalid_argument("input shape must have at least one dimension");
   size_t expected = 1;
   for (const int64_t dim : shape) {
@@ -220,18 +232,18 @@ std::vector<float> InferenceCore::run(const std::vector<float>& input,
     }
     expected *= static_cast<size_t>(dim);
   }
-  if (expected != input.size()) {
-    throw std::invalid_argument("input has " + std::to_string(input.size()) +
+  if (expected != count) {
+    throw std::invalid_argument("input has " + std::to_string(count) +
                                 " values but its shape needs " + std::to_string(expected));
   }
 
   std::lock_guard<std::mutex> lock(mutex_);
   try {
     c10::InferenceMode guard;
+    const auto dtype = type == InputType::Int64 ? at::kLong : at::kFloat;
     // Copy the caller's buffer: a model may modify its input in place (relu_ and friends).
     const at::Tensor tensor =
-        at::from_blob(const_cast<float*>(input.data()), shape, at::TensorOptions(at::kFloat))
-            .clone();
+        at::from_blob(const_cast<void*>(input), shape, at::TensorOptions(dtype)).clone();
     at::Tensor output;
 #if defined(SCAFFOLD_USE_METAL)
     if (impl_->gpu) {

@@ -41,6 +41,11 @@ class InferenceCore {
   std::vector<float> run(const std::vector<float>& input, const std::vector<int64_t>& shape,
                          std::vector<int64_t>& outputShape);
 
+  // The same for a model whose input is an int64 tensor (token ids, indices): a non-image input
+  // whose metadata says "dtype": "int64".
+  std::vector<float> runInt64(const std::vector<int64_t>& input, const std::vector<int64_t>& shape,
+                              std::vector<int64_t>& outputShape);
+
   // The embedded metadata JSON (the .ptl's "scaffold.json" extra file, the .pte's
   // "scaffold_metadata" constant method), or "" when the model has none.
   const std::string& metadata() const;
@@ -49,6 +54,11 @@ class InferenceCore {
   bool usesGpu() const;
 
  private:
+  enum class InputType { Float32, Int64 };
+  // run and runInt64: `count` values of `type` at `data`, checked against `shape`.
+  std::vector<float> runValues(const void* data, size_t count, InputType type,
+                               const std::vector<int64_t>& shape, std::vector<int64_t>& outputShape);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::mutex mutex_;

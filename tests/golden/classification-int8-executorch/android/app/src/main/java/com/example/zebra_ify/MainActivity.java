@@ -154,14 +154,18 @@ public class MainActivity extends AppCompatActivity {
                     setBusy(false);
                 });
             } catch (Exception | LinkageError | OutOfMemoryError e) {
-                // LinkageError covers a missing or misaligned libexecutorch.so.
-                Log.e(TAG, "inference failed", e);
-                String message = "Error: " + e;
-                post(() -> {
-                    resultText.setText(message);
-                    setBusy(false);
-                });
+                showFailure(e);
             }
+        });
+    }
+
+    private void showFailure(Throwable e) {
+        // LinkageError covers a missing or misaligned libexecutorch.so.
+        Log.e(TAG, "inference failed", e);
+        String message = "Error: " + e;
+        post(() -> {
+            resultText.setText(message);
+            setBusy(false);
         });
     }
 

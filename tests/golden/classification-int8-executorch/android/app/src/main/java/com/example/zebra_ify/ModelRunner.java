@@ -185,8 +185,7 @@ public final class ModelRunner {
             float[] y = ImageTensors.argbToY(pixels, w, h, spec.mean()[0], spec.std()[0]);
             return runTensor(y, new long[] {1, 1, h, w});
         }
-        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
-        return runTensor(chw, new long[] {1, 3, h, w});
+        return runTensor(inputTensor(pixels), new long[] {1, 3, h, w});
     }
 
     /** The picture scaled to the model's input size, as ARGB_8888 ints. */
@@ -204,7 +203,11 @@ public final class ModelRunner {
 
     /** Runs forward() on an already normalized NCHW float tensor. */
     public Result runTensor(float[] data, long[] shape) {
-        EValue input = EValue.from(Tensor.fromBlob(data, shape));
+        return forward(Tensor.fromBlob(data, shape));
+    }
+
+    private Result forward(Tensor tensor) {
+        EValue input = EValue.from(tensor);
         long start = SystemClock.elapsedRealtimeNanos();
         EValue[] outputs;
         try {
@@ -235,6 +238,20 @@ public final class ModelRunner {
         // itself returns a channels-last tensor (see README).
         Tensor tensor = chooseTensor(outputs, outputKey, outputIndex);
         return new Result(floats(tensor), tensor.shape(), millis);
+    }
+
+    private float[] inputChw;
+
+    /**
+     * The model's input tensor for these pixels ({@code inputPixels}), in an array kept from call
+     * to call: Tensor.fromBlob (and the native core's GetFloatArrayRegion) copy it before run()
+     * returns, so an app converting frame after frame does not allocate a tensor per frame.
+     */
+    private float[] inputTensor(int[] pixels) {
+        if (inputChw == null) {
+            inputChw = new float[3 * spec.width * spec.height];
+        }
+        return ImageTensors.argbToChw(pixels, spec.width, spec.height, spec.mean(), spec.std(), inputChw);
     }
 
     /**

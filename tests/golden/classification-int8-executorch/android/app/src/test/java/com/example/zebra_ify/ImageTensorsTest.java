@@ -127,6 +127,31 @@ public class ImageTensorsTest {
         assertArrayEquals(opaque, half, 0f);
     }
 
+    /**
+     * The overloads an app calls frame after frame write into the array they are given (every
+     * value, whatever it held) and return it, with the bits of the allocating forms; an array of
+     * the wrong size is refused, not partly written.
+     */
+    @Test
+    public void reusingFormsOverwriteTheGivenArray() {
+        // Pixels made here rather than the sample picture: a project whose model takes a tensor
+        // ships no picture, and its apps still carry these conversions.
+        int[] argb = new int[WIDTH * HEIGHT];
+        for (int i = 0; i < argb.length; i++) {
+            argb[i] = i * 0x9E3779B1;
+        }
+        float[] chw = new float[3 * WIDTH * HEIGHT];
+        java.util.Arrays.fill(chw, Float.NaN);
+        assertTrue(chw == ImageTensors.argbToChw(argb, WIDTH, HEIGHT, MEAN, STD, chw));
+        assertArrayEquals(ImageTensors.argbToChw(argb, WIDTH, HEIGHT, MEAN, STD), chw, 0f);
+        int[] pixels = new int[WIDTH * HEIGHT];
+        java.util.Arrays.fill(pixels, 0x00FFFFFF);
+        assertTrue(pixels == ImageTensors.chwToArgb(chw, WIDTH, HEIGHT, MEAN, STD, pixels));
+        assertArrayEquals(ImageTensors.chwToArgb(chw, WIDTH, HEIGHT, MEAN, STD), pixels);
+        expectIllegal("chw has", () -> ImageTensors.argbToChw(argb, WIDTH, HEIGHT, MEAN, STD, new float[3]));
+        expectIllegal("argb has", () -> ImageTensors.chwToArgb(chw, WIDTH, HEIGHT, MEAN, STD, new int[1]));
+    }
+
     /** Each step in float, like torch: the same formula evaluated in double differs in places. */
     @Test
     public void argbToChwRoundsLikeFloat32() {

@@ -20,39 +20,38 @@ public final class ImageTensors {
      *
      * <p>Every step is a single float operation in the same order as torchvision's
      * {@code to_tensor} (uint8 to float32, divided by 255) followed by {@code normalize}
-     * (subtract, then divide, in float32), so the results match Python bit for bit. A channel has
-     * only 256 possible values, so they are computed once into a table (the same float operations,
-     * hence the same bits) and the per-pixel work is three lookups instead of six divisions.
+     * (subtract, then divide, in float32), so the results match Python bit for bit.
      */
     public static float[] argbToChw(int[] argb, int width, int height, float[] mean, float[] std) {
+        return argbToChw(argb, width, height, mean, std, new float[3 * planeSize(width, height)]);
+    }
+
+    /**
+     * {@link #argbToChw(int[], int, int, float[], float[])} into {@code chw} (3 x width x height
+     * floats, every one overwritten), which it returns. A camera or video app converts frame
+     * after frame: reusing one array spares it allocating and zeroing a tensor per frame, which
+     * on a 1920x1080 frame took longer than the conversion itself (benchmarks/bench_pixels.py).
+     */
+    public static float[] argbToChw(int[] argb, int width, int height, float[] mean, float[] std,
+            float[] chw) {
         int plane = planeSize(width, height);
         requireLength("argb", argb, plane);
         requireChannels(mean, std);
-        float[] chw = new float[3 * plane];
-        // One plane per loop: three simple loops ran faster on HotSpot than one loop writing three
-        // planes (benchmarks/bench_pixels.py).
-        float[] red = normalizedLevels(mean[0], std[0]);
-        for (int i = 0; i < plane; i++) {
-            chw[i] = red[(argb[i] >>> 16) & 0xFF];
-        }
-        float[] green = normalizedLevels(mean[1], std[1]);
-        for (int i = 0; i < plane; i++) {
-            chw[plane + i] = green[(argb[i] >>> 8) & 0xFF];
-        }
-        float[] blue = normalizedLevels(mean[2], std[2]);
-        for (int i = 0; i < plane; i++) {
-            chw[2 * plane + i] = blue[argb[i] & 0xFF];
+        requireLength("chw", chw, 3 * plane);
+        // One plane per loop, each a shift, a mask, an int-to-float conversion, a subtraction and
+        // a division per pixel: loops of that shape are vectorized by compilers that vectorize
+        // int-to-float conversions (HotSpot's C2 since JDK 20, ART's loop vectorizer); the float
+        // operations are those of the one-line formula, so the bits are too.
+        for (int ch = 0; ch < 3; ch++) {
+            int shift = 16 - 8 * ch;
+            float m = mean[ch];
+            float s = std[ch];
+            int base = ch * plane;
+            for (int i = 0; i < plane; i++) {
+                chw[base + i] = ((((argb[i] >>> shift) & 0xFF) / 255.0f) - m) / s;
+            }
         }
         return chw;
-    }
-
-    /** {@code ((c / 255f) - m) / s} for every byte value c. */
-    private static float[] normalizedLevels(float m, float s) {
-        float[] table = new float[256];
-        for (int c = 0; c < 256; c++) {
-            table[c] = ((c / 255.0f) - m) / s;
-        }
-        return table;
     }
 
     /**
@@ -65,17 +64,34 @@ public final class ImageTensors {
      * {@code floor(v * 255 + 0.5)}, all in float.
      */
     public static int[] chwToArgb(float[] chw, int width, int height, float[] mean, float[] std) {
+        return chwToArgb(chw, width, height, mean, std, new int[planeSize(width, height)]);
+    }
+
+    /**
+     * {@link #chwToArgb(float[], int, int, float[], float[])} into {@code argb} (width x height
+     * ints, every one overwritten), which it returns: an app showing frame after frame reuses one
+     * array, as {@code Bitmap.setPixels} and {@code Bitmap.createBitmap} copy it.
+     */
+    public static int[] chwToArgb(float[] chw, int width, int height, float[] mean, float[] std,
+            int[] argb) {
         int plane = planeSize(width, height);
         requireLength("chw", chw, 3 * plane);
         requireChannels(mean, std);
-        float mr = mean[0], mg = mean[1], mb = mean[2];
-        float sr = std[0], sg = std[1], sb = std[2];
-        int[] argb = new int[plane];
+        requireLength("argb", argb, plane);
+        // One plane per pass, like argbToChw: a compiler that vectorizes float-to-int conversions
+        // (HotSpot's C2 since JDK 20) turns each into vector code, which one loop reading three
+        // planes with different offsets did not become.
+        float mr = mean[0], sr = std[0];
         for (int i = 0; i < plane; i++) {
-            argb[i] = 0xFF000000
-                    | (unitToLevel(chw[i] * sr + mr) << 16)
-                    | (unitToLevel(chw[plane + i] * sg + mg) << 8)
-                    | unitToLevel(chw[2 * plane + i] * sb + mb);
+            argb[i] = 0xFF000000 | (unitToLevel(chw[i] * sr + mr) << 16);
+        }
+        float mg = mean[1], sg = std[1];
+        for (int i = 0; i < plane; i++) {
+            argb[i] |= unitToLevel(chw[plane + i] * sg + mg) << 8;
+        }
+        float mb = mean[2], sb = std[2];
+        for (int i = 0; i < plane; i++) {
+            argb[i] |= unitToLevel(chw[2 * plane + i] * sb + mb);
         }
         return argb;
     }

@@ -158,8 +158,7 @@ public final class ModelRunner {
             float[] y = ImageTensors.argbToY(pixels, w, h, spec.mean()[0], spec.std()[0]);
             return runTensor(y, new long[] {1, 1, h, w});
         }
-        float[] chw = ImageTensors.argbToChw(pixels, w, h, spec.mean(), spec.std());
-        return runTensor(chw, new long[] {1, 3, h, w});
+        return runTensor(inputTensor(pixels), new long[] {1, 3, h, w});
     }
 
     /** The picture scaled to the model's input size, as ARGB_8888 ints. */
@@ -177,7 +176,11 @@ public final class ModelRunner {
 
     /** Runs forward() on an already normalized NCHW float tensor. */
     public Result runTensor(float[] data, long[] shape) {
-        IValue input = IValue.from(Tensor.fromBlob(data, shape));
+        return forward(Tensor.fromBlob(data, shape));
+    }
+
+    private Result forward(Tensor tensor) {
+        IValue input = IValue.from(tensor);
         long start = SystemClock.elapsedRealtimeNanos();
         IValue output;
         try {
@@ -213,6 +216,20 @@ public final class ModelRunner {
             data = ImageTensors.channelsLastToContiguous(data, shape);
         }
         return new Result(data, shape, millis);
+    }
+
+    private float[] inputChw;
+
+    /**
+     * The model's input tensor for these pixels ({@code inputPixels}), in an array kept from call
+     * to call: Tensor.fromBlob (and the native core's GetFloatArrayRegion) copy it before run()
+     * returns, so an app converting frame after frame does not allocate a tensor per frame.
+     */
+    private float[] inputTensor(int[] pixels) {
+        if (inputChw == null) {
+            inputChw = new float[3 * spec.width * spec.height];
+        }
+        return ImageTensors.argbToChw(pixels, spec.width, spec.height, spec.mean(), spec.std(), inputChw);
     }
 
     /**
