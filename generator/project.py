@@ -223,6 +223,10 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         raise UsageError(f"{option} only applies to --task detection; add --task detection or drop {option}")
     if opts.task == "detection":  # fail on bad thresholds before the slow steps
         detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
+    if opts.script and opts.runtime == "executorch":  # silently ignoring it would misreport how the model was captured
+        raise UsageError("--script applies only to --runtime lite: ExecuTorch captures the model with torch.export, "
+                         "not TorchScript; drop --script (for control flow use torch.cond, or --runtime lite --script)")
+
     rt = runtimes.get(opts.runtime)
     backends = parse_backends(opts.runtime, opts.backends, coreml_precision=opts.coreml_precision)
     if opts.quantize is not None and not rt.uses_qengine:

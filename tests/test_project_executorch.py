@@ -160,6 +160,8 @@ def test_inspect_refuses_other_suffixes_in_one_line(tmp_path):
     (["--runtime", "executorch", "--backend", "coreml", "--platforms", "android"],
      "--backend coreml runs only on ios; add ios to --platforms"),
     (["--runtime", "executorch", "--coreml-precision", "fp8"], "--coreml-precision 'fp8' is unknown"),
+    (["--runtime", "executorch", "--script"], "--script applies only to --runtime lite: ExecuTorch captures the model "
+     "with torch.export, not TorchScript; drop --script"),
 ])
 def test_bad_runtime_flags_are_one_line_usage_errors_leaving_nothing(tmp_path, ts_model, args, fragment):
     out = tmp_path / "out"
