@@ -27,7 +27,8 @@ from generator.names import app_name_from, derive_package, validate_name, valida
 from generator.runtimes import ExportOptions
 from generator.runtimes.lite import PLAY_16KB_NOTE
 from generator.verify import (
-    DEFAULT_RTOL, call_module, check_finite, compare_outputs, first_tensor, pick_like_source, run_module, select_output,
+    DEFAULT_RTOL, call_module, check_finite, compare_outputs, first_tensor, flat_index, pick_like_source, run_module,
+    select_output,
 )
 
 Progress = Callable[[str], None]
@@ -281,7 +282,8 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         detection = (detection_spec(output_shape=tuple(reference.shape), **opts.detection_options())
                      if task == "detection" else None)
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index,
+                        output_range=out_range, labels=labels, output_key=picked.key,
+                        output_index=flat_index(raw, picked) if rt.flattens_outputs else picked.index,
                         input_shape=tensor_input[0] if tensor_input else None,
                         input_dtype=tensor_input[1] if tensor_input else None,
                         input_channels=channels, detection=detection)
@@ -301,7 +303,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
             # Everything downstream (asset, verification, goldens) is the int8 model's, on qnnpack.
             float_module, loaded = loaded.module, dataclasses.replace(loaded, module=qmodel)
             raw = call_module(qmodel, example, "the int8 model")
-            reference = first_tensor(raw, "the int8 model", key=meta.output_key, index=meta.output_index)
+            reference = first_tensor(raw, "the int8 model", key=picked.key, index=picked.index)
     options = ExportOptions(script=opts.script, backends=backends, coreml_precision=opts.coreml_precision)
     with _timed(timings, "export"):
         result = rt.export_app(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), options=options,
@@ -309,7 +311,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
         exported_out = pick_like_source(raw, rt.run(result.path, example), "the exported model",
-                                        key=meta.output_key, index=meta.output_index)
+                                        key=picked.key, index=picked.index)
         err = compare_outputs(reference, exported_out, opts.tolerance, opts.rtol,
                               hint="try --runtime lite" if rt.backends else "try --script")
     with _timed(timings, "goldens"):

@@ -580,6 +580,7 @@ class _ExecuTorchRuntime:
     suffix = SUFFIX
     backends = BACKENDS
     uses_qengine = False
+    flattens_outputs = True
 
     def asset_name(self, backend: str) -> str:
         return ASSET_NAMES[_check_backend(backend)]
