@@ -5,12 +5,12 @@ weights, 224x224); then `scaffold new --runtime executorch` against the bare Exe
 Every number is measured here, in-process, on the host CPU (median of --runs forward passes after
 --warmup ones; the assets are the ones scaffold writes). Fairness: eager/lite (torch's intra-op
 pool) and ExecuTorch (XNNPACK's threadpool in the Python runtime) get the same --threads, read back
-and printed; the runtimes are timed interleaved, one pass each per round, so load from other
+and printed; the runtimes are timed in rotating blocks (see medians_ms), so load from other
 processes on the shared cores falls on all of them alike; the load average and each .pte's
 delegation are printed beside the numbers. Targets (issue 8): ExecuTorch at most
 0.35x eager on MobileNetV2; `scaffold new --runtime executorch` within 1.5x of the bare export.
 
-    python benchmarks/bench_runtimes.py [--runs 30] [--threads N] [--samples build/samples]
+    python benchmarks/bench_runtimes.py [--runs 30] [--threads N] [--samples build/samples] [--mobilenet-only]
 """
 
 from __future__ import annotations
@@ -48,28 +48,37 @@ def _with_weights(model: torch.nn.Module, weights: Path) -> torch.nn.Module:
     return model.eval()
 
 
-def models(samples: Path) -> list[tuple[str, torch.nn.Module, int]]:
+def models(samples: Path, mobilenet_only: bool = False) -> list[tuple[str, torch.nn.Module, int]]:
     import torchvision
 
     torch.manual_seed(0)
+    mobilenet = [("MobileNetV2 (random weights)", torchvision.models.mobilenet_v2().eval(), 224)]
+    if mobilenet_only:
+        return mobilenet
     return [
         ("zebraify (CycleGAN)", _with_weights(_sample("zebraify").build_generator(), samples / "zebraify/weights.pth"), 256),
         ("classifier", _with_weights(_sample("classifier").build_classifier(), samples / "classifier/weights.pth"), 224),
-        ("MobileNetV2 (random weights)", torchvision.models.mobilenet_v2().eval(), 224),
+        *mobilenet,
     ]
 
 
-def medians_ms(fns: dict[str, object], x: torch.Tensor, warmup: int, runs: int) -> dict[str, float]:
-    """Median ms per function, timed in rounds (each function once per round, in turn)."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn(x)
+def medians_ms(fns: dict[str, object], x: torch.Tensor, warmup: int, runs: int, rounds: int = 3) -> dict[str, float]:
+    """Median ms per function. Each function runs in blocks (warm-up, then runs/rounds timed passes),
+    the blocks rotating over rounds: load from other processes falls on every runtime alike, while
+    no runtime is timed while another's worker threads still spin (torch's OpenMP pool and XNNPACK's
+    pthreadpool both busy-wait after a job; timing them pass by pass in turn made each one slow the
+    other, eager MobileNetV2 by 30x)."""
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(runs):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn(x)
-            times[name].append(time.perf_counter() - start)
+    names = list(fns)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            for _ in range(warmup):
+                fn(x)
+            for _ in range(max(1, runs // rounds)):
+                start = time.perf_counter()
+                fn(x)
+                times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
@@ -99,6 +108,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--samples", type=Path, default=REPO / "build/samples")
+    parser.add_argument("--mobilenet-only", action="store_true", help="skip the two samples (the targets are on MobileNetV2)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from executorch.runtime import Runtime
@@ -108,7 +118,7 @@ def main() -> None:
     rows, delegation = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for i, (name, model, size) in enumerate(models(args.samples)):
+        for i, (name, model, size) in enumerate(models(args.samples, args.mobilenet_only)):
             x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
             out_dir = tmp / str(i)
             out_dir.mkdir()
@@ -146,7 +156,7 @@ def main() -> None:
     load_after = os.getloadavg()
     print(f"host: {os.cpu_count()} CPUs, torch {torch.__version__}, executorch {versions.EXECUTORCH_PIP}; "
           f"threads: torch {torch_threads}, ExecuTorch XNNPACK threadpool {et_threads}; median of {args.runs} "
-          f"interleaved runs after {args.warmup} warm-up; load average {load_before[0]:.2f} before, "
+          f"runs in rotating blocks, {args.warmup} warm-up per block; load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after")
     head = f"{'model':<30} {'input':>7} {'eager ms':>9} {'lite ms':>8} {'x eager':>7} {'ET ms':>7} {'x eager':>7} " \
            f"{'params B':>10} {'.ptl B':>10} {'.pte B':>10}"
