@@ -186,7 +186,7 @@ def converted(tiny):
     from torch._export.converter import TS2EPConverter
 
     model, example = tiny
-    with torch.no_grad():
+    with torch.no_grad(), et._quiet_torch():
         return TS2EPConverter(torch.jit.trace(model, example), (example,)).convert()
 
 
