@@ -138,8 +138,13 @@ def _check_programs(project_dir: Path, config: ctx.ProjectConfig, meta: Metadata
     else:
         try:
             outputs = et.run(asset, _sample_tensor(sample, meta))
-            # torch.export flattens a tuple output: the apps' tensor is at its index.
-            out = first_tensor(outputs[meta.output_index or 0], "the asset")
+            # ExecuTorch flattens tuple and dict outputs: the metadata's index is the position the
+            # apps read; without one, the apps' own rule (the first tensor, or a detector triple packed).
+            index = meta.output_index
+            if index is not None and not 0 <= index < len(outputs):
+                raise ModelError(f"the asset returns {len(outputs)} outputs, the metadata picks index {index}; "
+                                 "regenerate the project")
+            out = first_tensor(outputs[index] if index is not None else outputs, "the asset")
         except ScaffoldError as exc:
             report.add(scope, "asset reproduces the expected output", False, str(exc))
         else:

@@ -27,7 +27,8 @@ from generator.names import app_name_from, derive_package, validate_name, valida
 from generator.runtimes import ExportOptions
 from generator.runtimes.lite import PLAY_16KB_NOTE
 from generator.verify import (
-    DEFAULT_RTOL, call_module, check_finite, compare_outputs, first_tensor, pick_like_source, run_module, select_output,
+    DEFAULT_RTOL, call_module, check_finite, compare_outputs, first_tensor, flat_index, pick_like_source, run_module,
+    select_output,
 )
 
 Progress = Callable[[str], None]
@@ -226,6 +227,10 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         raise UsageError(f"{option} only applies to --task detection; add --task detection or drop {option}")
     if opts.task == "detection":  # fail on bad thresholds before the slow steps
         detection_spec(output_shape=(1, 1, 6), **opts.detection_options())
+    if opts.script and opts.runtime == "executorch":  # silently ignoring it would misreport how the model was captured
+        raise UsageError("--script applies only to --runtime lite: ExecuTorch captures the model with torch.export, "
+                         "not TorchScript; drop --script (for control flow use torch.cond, or --runtime lite --script)")
+
     rt = runtimes.get(opts.runtime)
     backends = parse_backends(opts.runtime, opts.backends, coreml_precision=opts.coreml_precision)
     if opts.quantize is not None and len(backends) > 1:
@@ -281,7 +286,8 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         detection = (detection_spec(output_shape=tuple(reference.shape), **opts.detection_options())
                      if task == "detection" else None)
         meta = describe(task=task, input_size=size, mean=mean, std=std, output_shape=tuple(reference.shape),
-                        output_range=out_range, labels=labels, output_key=picked.key, output_index=picked.index,
+                        output_range=out_range, labels=labels, output_key=picked.key,
+                        output_index=flat_index(raw, picked) if rt.flattens_outputs else picked.index,
                         input_shape=tensor_input[0] if tensor_input else None,
                         input_dtype=tensor_input[1] if tensor_input else None,
                         input_channels=channels, detection=detection)
@@ -306,7 +312,7 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
             # ExecuTorch lowers the quantized ExportedProgram; its module is the PT2E reference.
             qreference = qmodel if rt.uses_qengine else qmodel.module()
             raw = call_module(qreference, example, "the int8 model")
-            reference = first_tensor(raw, "the int8 model", key=meta.output_key, index=meta.output_index)
+            reference = first_tensor(raw, "the int8 model", key=picked.key, index=picked.index)
     options = ExportOptions(script=opts.script, backends=backends, coreml_precision=opts.coreml_precision)
     with _timed(timings, "export"):
         result = rt.export_app(loaded, example, out_dir, meta.to_json(f"scaffold {__version__}"), options=options,
@@ -320,14 +326,14 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
         progress("measuring the int8 model against the float one")
         with _timed(timings, "agreement"):
             quantization, step, int8_tolerance = _measure_int8_executorch(rt, result.path, float_module, qmodel, calib,
-                                                                          meta, opts.quantize)
+                                                                          meta, opts.quantize, picked.key, picked.index)
         # Against its PT2E reference the asset may differ by what the kernels' rounding adds up to.
         verify_tolerance = max(opts.tolerance, int8_tolerance[0] if int8_tolerance else 0.0)
         notes += [quantization["summary"], f"int8 calibration: {calib.source}"]
     progress("checking the export against the source model")
     with _timed(timings, "verify"):
         exported_out = pick_like_source(raw, rt.run(result.path, example), "the exported model",
-                                        key=meta.output_key, index=meta.output_index)
+                                        key=picked.key, index=picked.index)
         err = compare_outputs(reference, exported_out, verify_tolerance, opts.rtol,
                               hint="try --runtime lite" if rt.backends else "try --script")
     with _timed(timings, "goldens"):
@@ -373,7 +379,7 @@ def _measure_int8(asset: Path, float_module: Any, qmodel: Any, example: Any, cal
 
 
 def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: Any, program: Any, calib: Any,
-                             meta: Metadata, options: quantize.QuantizeOptions
+                             meta: Metadata, options: quantize.QuantizeOptions, key: str | None, index: int | None
                              ) -> tuple[dict[str, Any], float | None, tuple[float, str] | None]:
     """Agreement of the int8 .pte (run by ExecuTorch's host runtime) with the float model, and how
     many output steps it lands from its PT2E reference (program, the quantized ExportedProgram);
@@ -384,10 +390,9 @@ def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: An
     ref, out, emulated = [], [], []
     for x in pictures:
         source = call_module(float_module, x, "the model")
-        ref.append(first_tensor(source, "the model", key=meta.output_key, index=meta.output_index).numpy())
-        out.append(pick_like_source(source, rt.run(asset, x), "the int8 model", key=meta.output_key,
-                                    index=meta.output_index).numpy())
-        emulated.append(run_module(qreference, x, "the int8 model", key=meta.output_key, index=meta.output_index).numpy())
+        ref.append(first_tensor(source, "the model", key=key, index=index).numpy())
+        out.append(pick_like_source(source, rt.run(asset, x), "the int8 model", key=key, index=index).numpy())
+        emulated.append(run_module(qreference, x, "the int8 model", key=key, index=index).numpy())
     # The agreement counts the held-out pictures only; the kernels' spread is read on every picture.
     held = len(calib.measure)
     agreement = quantize.measure(meta, ref[:held], out[:held], options.min_agreement)

@@ -131,6 +131,18 @@ def first_tensor(output: Any, where: str, *, key: str | None = None, index: int 
     return result.detach().float().contiguous()
 
 
+def flat_index(output: Any, path: "OutputPath") -> int | None:
+    """The position of the chosen tensor among the output's leaves in pytree order (a dict's values
+    in insertion order, nested tuples depth first): where a runtime that flattens outputs
+    (ExecuTorch) returns it. None when the output is one tensor or a packed detector triple."""
+    import torch.utils._pytree as pytree
+
+    if path.container is None:
+        return None
+    chosen, _ = select_output(output, "the model", key=path.key, index=path.index)
+    return next(i for i, leaf in enumerate(pytree.tree_leaves(output)) if leaf is chosen)
+
+
 def pick_like_source(source: Any, exported: Any, where: str, *, key: str | None = None, index: int | None = None) -> Any:
     """The exported model's counterpart of the tensor the apps use from the source's output. A
     runtime that keeps the output's structure (lite) is read with key/index; one that flattens it

@@ -160,6 +160,8 @@ def test_inspect_refuses_other_suffixes_in_one_line(tmp_path):
     (["--runtime", "executorch", "--backend", "coreml", "--platforms", "android"],
      "--backend coreml runs only on ios; add ios to --platforms"),
     (["--runtime", "executorch", "--coreml-precision", "fp8"], "--coreml-precision 'fp8' is unknown"),
+    (["--runtime", "executorch", "--script"], "--script applies only to --runtime lite: ExecuTorch captures the model "
+     "with torch.export, not TorchScript; drop --script"),
 ])
 def test_bad_runtime_flags_are_one_line_usage_errors_leaving_nothing(tmp_path, ts_model, args, fragment):
     out = tmp_path / "out"
@@ -215,3 +217,93 @@ def test_lite_projects_say_play_refuses_them_and_what_fixes_it(tmp_path):
     assert "Android 15+" in PLAY_16KB_NOTE and "--runtime executorch" in PLAY_16KB_NOTE
     doc = tomllib.loads((tmp_path / "demo/scaffold.toml").read_text())
     assert doc["project"]["runtime"] == "lite" and doc["project"]["backends"] == []
+
+
+# ---- dict and tuple outputs: ExecuTorch returns them flat, in pytree order ---------------------------
+
+_MULTI_OUTPUT = '''import torch
+
+
+class AuxFirst(torch.nn.Module):
+    """DeepLabV3's layout, with 'aux' inserted first: 'out' is the second value ExecuTorch returns."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.aux = torch.nn.Conv2d(3, 5, 1)
+        self.head = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return {"aux": self.aux(x), "out": self.head(x)}
+
+
+class Nested(torch.nn.Module):
+    """((a, b), c): --output-index 1 is c, the third value ExecuTorch returns."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.a = torch.nn.Conv2d(3, 2, 1)
+        self.b = torch.nn.Conv2d(3, 3, 1)
+        self.c = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return (self.a(x), self.b(x)), self.c(x)
+
+
+def aux_first():
+    return AuxFirst().eval()
+
+
+def nested():
+    return Nested().eval()
+'''
+
+
+@pytest.fixture(scope="module")
+def multi_output(tmp_path_factory):
+    root = tmp_path_factory.mktemp("multi")
+    (root / "multi.py").write_text(_MULTI_OUTPUT)
+    return root
+
+
+@pytest.mark.parametrize("runtime", ["lite", "executorch"])
+@pytest.mark.parametrize("factory, choice, flat", [("aux_first", [], 1), ("nested", ["--output-index", "1"], 2)])
+def test_the_chosen_dict_entry_or_tuple_item_is_what_every_consumer_uses(multi_output, tmp_path, runtime, factory,
+                                                                          choice, flat):
+    import json
+
+    import numpy as np
+    import torch
+
+    project = tmp_path / "seg"
+    proc = run_cli("new", "seg", "--model", f"{multi_output / 'multi.py'}:{factory}", "--output", str(project),
+                   "--input-size", "8x8", "--task", "segmentation", "--runtime", runtime, *choice)
+    assert proc.returncode == 0, proc.stderr
+    spec = tomllib.loads((project / "scaffold.toml").read_text())["metadata"]
+    # ExecuTorch: the position in its flat output list, which the apps and the C++ core read;
+    # lite keeps the structure, so the user's key or index.
+    assert spec.get("output_key") == (None if choice else "out")
+    assert spec.get("output_index") == (flat if runtime == "executorch" else (1 if choice else None))
+    runner = next((project / "android").rglob("ModelRunner.java")).read_text()
+    assert f"DEFAULT_OUTPUT_INDEX = {spec.get('output_index', -1)};" in runner
+    from generator.loading import load_model
+
+    model = load_model(f"{multi_output / 'multi.py'}:{factory}").module  # as the CLI loaded it
+    expected = np.fromfile(next((project / "android").rglob("expected_output.bin")), dtype="<f4")
+    sample = torch.from_numpy(np.fromfile(next(project.rglob("input_chw.bin")), dtype="<f4").reshape(1, 3, 8, 8))
+    with torch.no_grad():
+        out = model(sample)
+    chosen = out["out"] if not choice else out[1]
+    assert expected.size == chosen.numel() == 4 * 8 * 8
+    np.testing.assert_allclose(expected, chosen.numpy().reshape(-1), atol=1e-4)
+    if runtime == "executorch":
+        from generator.runtimes import executorch as et
+
+        embedded = json.loads(et.read_metadata(next((project / "android").rglob("model.pte"))))
+        assert embedded["output"]["index"] == flat
+    checked = run_cli("check", str(project), "--skip-host-tests", env=WIDE)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rows = [" ".join(line.split()) for line in checked.stdout.splitlines()]
+    assert any("reproduces the expected output" in r and "pass" in r for r in rows), checked.stdout
+    assert any("C++ core reproduces" in r and "pass" in r for r in rows), checked.stdout

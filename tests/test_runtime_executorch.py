@@ -162,6 +162,56 @@ def test_torchscript_converts_and_reproduces(tiny, tmp_path, how):
     assert et.inspect(asset.path).metadata == METADATA
 
 
+def _input_shape(ep):
+    [name] = ep.graph_signature.user_inputs
+    return next(n.meta["val"].shape for n in ep.graph.nodes if n.name == name)
+
+
+@pytest.mark.parametrize("form", ["traced", "dynamic .pt2"])
+def test_programs_with_symbolic_input_sizes_are_specialised_to_the_example(tiny, form):
+    model, example = tiny
+    if form == "traced":  # TS2EPConverter retraces with Dim.AUTO on every dimension
+        source = torch.jit.trace(model, example)
+    else:
+        auto = torch.export.Dim.AUTO
+        source = torch.export.export(model, (example,), dynamic_shapes={"x": {2: auto, 3: auto}})
+        assert not all(isinstance(d, int) for d in _input_shape(source))
+    ep = et.to_exported_program(source, example)
+    assert tuple(_input_shape(ep)) == (1, 3, 8, 8) and not ep.range_constraints
+
+
+@pytest.fixture(scope="module")
+def converted(tiny):
+    """The traced tiny model as TS2EPConverter returns it, before scaffold specialises it."""
+    from torch._export.converter import TS2EPConverter
+
+    model, example = tiny
+    with torch.no_grad(), et._quiet_torch():
+        return TS2EPConverter(torch.jit.trace(model, example), (example,)).convert()
+
+
+def test_vulkan_then_xnnpack_lowerings_of_a_torchscript_model_plan_its_real_size(tiny, converted):
+    model, example = tiny
+    ep = et._static(converted, (example,))
+    vulkan, _ = et.lower(ep, "vulkan", "{}")
+    xnnpack, _ = et.lower(ep, "xnnpack", "{}")  # after Vulkan, in the same process
+    # Without the specialisation: 7 GiB planned for a 16384x16384 input (the Vulkan texture limit).
+    assert 0 < et.forward_plan_bytes(vulkan) <= 4 * et.activation_bytes(ep) < 64 * 2**10
+    assert 0 < et.forward_plan_bytes(xnnpack) <= 4 * et.activation_bytes(ep)
+
+
+def test_an_absurd_memory_plan_is_refused_in_one_line_leaving_nothing(tiny, converted, tmp_path, monkeypatch):
+    model, example = tiny
+    monkeypatch.setattr(et, "to_exported_program", lambda *_: converted)  # symbolic sizes left in place
+    with pytest.raises(ExportError) as info:
+        et.export(model, example, tmp_path, "{}", backends=["vulkan"])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("the vulkan asset plans 7,168 MiB for forward")
+    assert "export the model with static shapes (no dynamic_shapes) or drop --backend vulkan" in message
+    assert list(tmp_path.iterdir()) == []  # the XNNPACK asset written first is gone too
+
+
 @pytest.mark.parametrize("form", ["program", "loaded .pt2 module"])
 def test_exported_programs_export_directly(tiny, tmp_path, form):
     model, example = tiny

@@ -45,6 +45,9 @@ class Runtime(Protocol):
     suffix: str  # asset file suffix, e.g. ".pte"
     backends: tuple[str, ...]  # the first one is the CPU asset every app carries
     uses_qengine: bool  # quantized models run on PyTorch's quantized engines (lite only)
+    # The asset returns a tuple/dict output as one flat list: the metadata's output index is then
+    # the position in that list (verify.flat_index), which the apps and the C++ core read.
+    flattens_outputs: bool
 
     def asset_name(self, backend: str) -> str: ...
 

@@ -97,7 +97,7 @@ class PteInfo:
     delegation: Delegation  # from the serialized program: per delegate only calls are known
     executorch_version: str = ""
     # Bytes the runtime allocates for forward's activations (memory planning). Worth showing: a
-    # Vulkan lowering planned 3.2 GB for the 224x224 classifier sample here.
+    # program with symbolic input sizes is planned at their bounds (3 GiB for a 224x224 classifier).
     planned_bytes: int = 0
 
     @property
@@ -159,24 +159,58 @@ def _capture_error(exc: BaseException) -> ModelError:
     )
 
 
-def to_exported_program(model: Any, example: Any) -> Any:
-    """An ExportedProgram from an nn.Module, a TorchScript module, or an ExportedProgram."""
+def _symbolic_inputs(ep: Any) -> bool:
+    """Whether a user input of the program has a symbolic (dynamic) dimension."""
     import torch
 
-    if isinstance(model, torch.export.ExportedProgram):
-        return model
+    users = set(ep.graph_signature.user_inputs)
+    for node in ep.graph.nodes:
+        value = node.meta.get("val")
+        if node.op == "placeholder" and node.name in users and isinstance(value, torch.Tensor):
+            if any(not isinstance(d, int) for d in value.shape):
+                return True
+    return False
+
+
+def _static(ep: Any, args: tuple[Any, ...]) -> Any:
+    """The program re-exported at the example's shapes when its inputs have symbolic sizes.
+
+    The apps feed one fixed input size, and a dynamic program is planned from its dimensions'
+    bounds: TS2EPConverter retraces with Dim.AUTO on every input dimension (range [2, inf)), and
+    the Vulkan partitioner compares those sizes with its texture limits (16384), which narrows
+    the ranges in the program's shared ShapeEnv. Memory planning then sizes every tensor for a
+    16384x16384 input: 3 GiB for the classifier sample, 68 GB for the CycleGAN, for the Vulkan
+    asset and for any later lowering of the same program in the process."""
+    import torch
+
+    if not _symbolic_inputs(ep):
+        return ep
+    try:
+        with _quiet_torch(), torch.no_grad():
+            return torch.export.export(ep.module(), args)
+    except Exception as exc:  # noqa: BLE001 - torch.export raises many types
+        raise _capture_error(exc) from None
+
+
+def to_exported_program(model: Any, example: Any) -> Any:
+    """An ExportedProgram with static shapes from an nn.Module, a TorchScript module, or an ExportedProgram."""
+    import torch
+
     args = (example,)
+    if isinstance(model, torch.export.ExportedProgram):
+        return _static(model, args)
     if isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         from torch._export.converter import TS2EPConverter
 
         try:
             with _quiet_torch(), torch.no_grad():
-                return TS2EPConverter(model, args).convert()
+                converted = TS2EPConverter(model, args).convert()
         except Exception as exc:  # noqa: BLE001 - the converter raises many types
             raise ModelError(
                 f"cannot convert the TorchScript model for ExecuTorch ({first_line(exc)}); "
                 "save it with torch.export.save (.pt2), pass the factory form file.py:function, or use --runtime lite"
             ) from None
+        return _static(converted, args)
     if not isinstance(model, torch.nn.Module):
         raise ModelError(
             f"ExecuTorch cannot export a {type(model).__name__}; pass an nn.Module (.pt2, factory form or TorchScript), "
@@ -248,6 +282,50 @@ def delegation_of(edge: Any) -> Delegation:
     return Delegation(sorted(by_backend.values(), key=lambda d: d.backend_id), portable)
 
 
+# A memory plan is refused above PLAN_SLACK times the bytes of every intermediate tensor of the
+# program at the example size (what a plan that never reuses memory would take) and above
+# PLAN_FLOOR: such a plan comes from symbolic sizes planned at their bounds, and a phone cannot
+# allocate it (load_program fails, std::bad_alloc on this host).
+PLAN_SLACK = 4
+PLAN_FLOOR = 256 * 2**20
+
+
+def activation_bytes(ep: Any) -> int:
+    """Bytes of the program's inputs and computed tensors at the traced size (hints for symbolic sizes)."""
+    import torch
+    import torch.utils._pytree as pytree
+
+    users = set(ep.graph_signature.user_inputs)
+    total = 0
+    for node in ep.graph.nodes:
+        if node.op != "call_function" and not (node.op == "placeholder" and node.name in users):
+            continue
+        for value in pytree.tree_leaves(node.meta.get("val")):
+            if isinstance(value, torch.Tensor):
+                numel = 1
+                for d in value.shape:  # int(SymInt) would add a guard to the program's ShapeEnv
+                    numel *= d if isinstance(d, int) else (d.node.hint or 1)
+                total += numel * value.element_size()
+    return total
+
+
+def forward_plan_bytes(program: Any) -> int:
+    """Bytes an ExecutorchProgramManager's forward allocates for planned (non-constant) tensors."""
+    plans = program.executorch_program.execution_plan
+    return next((sum(plan.non_const_buffer_sizes) for plan in plans if plan.name == "forward"), 0)
+
+
+def _check_plan(program: Any, ep: Any, backend: str) -> None:
+    planned = forward_plan_bytes(program)
+    activations = activation_bytes(ep)
+    if planned > max(PLAN_FLOOR, PLAN_SLACK * activations):
+        raise ExportError(
+            f"the {backend} asset plans {planned / 2**20:,.0f} MiB for forward, {planned / max(activations, 1):,.0f}x "
+            f"the model's {activations / 2**20:,.1f} MiB of tensors at the input size (a shape planned at a symbolic "
+            f"bound); export the model with static shapes (no dynamic_shapes) or drop --backend {backend}"
+        )
+
+
 def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = "fp32") -> tuple[Any, Delegation]:
     """ExecutorchProgramManager for one backend, and its delegation summary."""
     with _quiet_torch():  # importing ExecuTorch (torchao) logs torch deprecation warnings
@@ -270,11 +348,13 @@ def lower(ep: Any, backend: str, metadata_json: str, *, coreml_precision: str = 
                 constant_methods={METADATA_METHOD: metadata_json},
             )
             delegation = delegation_of(edge)
-            return edge.to_executorch(), delegation
+            program = edge.to_executorch()
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - lowering raises many types
         raise ExportError(f"lowering to ExecuTorch {backend} failed ({first_line(exc)}); try --backend xnnpack or --runtime lite") from None
+    _check_plan(program, ep, backend)
+    return program, delegation
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -302,10 +382,9 @@ def export(
 ) -> list[ExportedAsset]:
     """Write one .pte per backend into out_dir (XNNPACK always first: every app carries it)."""
     say = progress or (lambda _msg: None)
-    # XNNPACK first (every app carries it), Vulkan last: after the Vulkan partitioner has run on the
-    # converted CycleGAN sample, a later XNNPACK lowering in the same process memory-planned 68 GB
-    # (non_const_buffer_sizes) instead of 13 MB, even from a deep copy of the program (measured),
-    # while lowering one program for several backends in turn is fine otherwise.
+    # XNNPACK first (every app carries it), then Core ML, then Vulkan: the order report.md and
+    # scaffold.toml list the assets in. (Vulkan last once avoided its lowering breaking later ones;
+    # _static removed that cause.)
     others = [_check_backend(b) for b in dict.fromkeys(backends) if b != "xnnpack"]
     wanted = ["xnnpack", *sorted(others, key=lambda b: b == "vulkan")]
     import torch
@@ -501,6 +580,7 @@ class _ExecuTorchRuntime:
     suffix = SUFFIX
     backends = BACKENDS
     uses_qengine = False
+    flattens_outputs = True
 
     def asset_name(self, backend: str) -> str:
         return ASSET_NAMES[_check_backend(backend)]

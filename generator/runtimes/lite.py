@@ -349,6 +349,7 @@ class _LiteRuntime:
     suffix = SUFFIX
     backends = ()
     uses_qengine = True  # the phones run PyTorch's own quantized engines (generator/qengine.py)
+    flattens_outputs = False  # the lite interpreter keeps dicts and tuples: key/index as the user chose
 
     def asset_name(self, backend: str) -> str:
         raise UsageError(f"--backend {backend} needs --runtime executorch; the lite interpreter has one CPU asset")
