@@ -133,6 +133,18 @@ def _progress() -> Iterator:
         yield step
 
 
+# The model options `new` and `export` share, passed to the library under the same names.
+_MODEL_ARGUMENTS = ("model", "weights", "task", "input_size", "mean", "std", "labels", "output_range", "sample_image",
+                    "trust_pickle", "script", "tolerance", "rtol", "output_key", "output_index", "input_shape",
+                    "input_dtype", "force", "score_threshold", "iou_threshold", "box_units", "scores", "calibration",
+                    "min_agreement", "allow_float", "runtime", "coreml_precision")
+
+
+def _model_arguments(given: dict) -> dict:
+    return {**{name: given[name] for name in _MODEL_ARGUMENTS},
+            "quantize_scheme": given["quantize"], "backends": tuple(given["backend"] or ())}
+
+
 @app.command()
 def new(
     name: Annotated[str, typer.Argument(help="project name, e.g. zebraify")],
@@ -155,19 +167,14 @@ def new(
     backend: BackendOpt = None, coreml_precision: CoremlPrecisionOpt = "fp32",
 ) -> None:
     """Export the model and render the app projects into DIR/android and DIR/ios."""
+    given = dict(locals())
     from generator.project import new_project
 
     with _errors(), _progress() as step:
         result = new_project(
-            name=name, model=model, output=output, package=package, bundle_id=bundle_id,
+            name=name, output=output, package=package, bundle_id=bundle_id,
             platforms=tuple(p.strip() for p in platforms.split(",") if p.strip()), android_api=android_api,
-            use_vulkan=use_vulkan, weights=weights, task=task, input_size=input_size, mean=mean, std=std,
-            labels=labels, output_range=output_range, sample_image=sample_image, trust_pickle=trust_pickle,
-            script=script, tolerance=tolerance, rtol=rtol, output_key=output_key, output_index=output_index,
-            keep_export_asset=keep_export_asset, input_shape=input_shape, input_dtype=input_dtype, force=force,
-            score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
-            quantize_scheme=quantize, calibration=calibration, min_agreement=min_agreement, allow_float=allow_float,
-            runtime=runtime, backends=tuple(backend or ()), coreml_precision=coreml_precision, progress=step,
+            use_vulkan=use_vulkan, keep_export_asset=keep_export_asset, **_model_arguments(given), progress=step,
         )
     e = result.exported
     fed = (f"{'x'.join(map(str, e.meta.input_shape))} {e.meta.input_dtype} input" if e.meta.input_shape
@@ -193,18 +200,11 @@ def export(
     backend: BackendOpt = None, coreml_precision: CoremlPrecisionOpt = "fp32",
 ) -> None:
     """Export only the model asset(s), its metadata, operator list and report."""
+    given = dict(locals())
     from generator.project import export_model
 
     with _errors(), _progress() as step:
-        e = export_model(model=model, output=output, weights=weights, task=task, input_size=input_size, mean=mean,
-                         std=std, labels=labels, output_range=output_range, sample_image=sample_image,
-                         trust_pickle=trust_pickle, script=script, tolerance=tolerance, rtol=rtol,
-                         output_key=output_key, output_index=output_index, input_shape=input_shape,
-                         input_dtype=input_dtype, force=force,
-                         score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units,
-                         scores=scores, quantize_scheme=quantize, calibration=calibration,
-                         min_agreement=min_agreement, allow_float=allow_float, runtime=runtime,
-                         backends=tuple(backend or ()), coreml_precision=coreml_precision, progress=step)
+        e = export_model(output=output, **_model_arguments(given), progress=step)
     out.print(f"[green]exported[/] {e.asset}: {e.export.size} bytes, {e.summary()}, "
               f"max abs error {e.max_abs_error:.3g}", highlight=False)
     for note in e.notes:

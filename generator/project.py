@@ -75,6 +75,16 @@ class ModelOptions:
                 "box_units": self.box_units, "scores": self.scores}
 
 
+def model_options(arguments: dict[str, Any], backends: tuple[str, ...] | None = None) -> ModelOptions:
+    """ModelOptions from the keyword arguments of new_project or export_model, which share these names."""
+    shared = {f.name: arguments[f.name] for f in dataclasses.fields(ModelOptions) if f.name not in ("model", "quantize", "backends")}
+    scheme = quantize.parse_options(arguments["quantize_scheme"], arguments["calibration"], arguments["min_agreement"],
+                                    arguments["allow_float"])
+    if backends is None:
+        backends = parse_backends(arguments["runtime"], arguments["backends"], coreml_precision=arguments["coreml_precision"])
+    return ModelOptions(model=str(arguments["model"]), quantize=scheme, backends=backends, **shared)
+
+
 @dataclass
 class Exported:
     """Result of the model half of the pipeline (shared by `new` and `export`)."""
@@ -552,11 +562,7 @@ def new_project(*, name: str, model: str | Path, output: Path | None = None, for
                          android_api=android_api, use_vulkan=use_vulkan, tolerance=tolerance, rtol=rtol,
                          runtime=runtime, backends=tuple(backends), coreml_precision=coreml_precision)
     output = Path(output) if output is not None else Path(name)
-    opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
-                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
-                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float),
-                        runtime=runtime, backends=config.backends, coreml_precision=coreml_precision)
+    opts = model_options(arguments, backends=config.backends)
     notes: list[str] = []
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=_project_ownership()) as stage:
         exp = export_pipeline(opts, stage / "export", progress)
@@ -617,13 +623,8 @@ def export_model(*, model: str | Path, output: Path = Path("export"), force: boo
                  allow_float: bool = False, runtime: str = "lite", backends: tuple[str, ...] = (),
                  coreml_precision: str = "fp32", progress: Progress = _noop) -> Exported:
     """Only the model half: the runtime's assets, report.md, metadata.json (lite: model_ops.yaml) in OUTPUT."""
+    opts = model_options(dict(locals()))
     output = Path(output)
-    opts = ModelOptions(str(model), weights, task, input_size, mean, std, labels, output_range, sample_image,
-                        trust_pickle, script, tolerance, rtol, output_key, output_index, input_shape, input_dtype,
-                        score_threshold=score_threshold, iou_threshold=iou_threshold, box_units=box_units, scores=scores,
-                        quantize=quantize.parse_options(quantize_scheme, calibration, min_agreement, allow_float),
-                        runtime=runtime, backends=parse_backends(runtime, backends, coreml_precision=coreml_precision),
-                        coreml_precision=coreml_precision)
     with output_dir.staged(output, force=force, inputs=_inputs(opts), ownership=EXPORT_OWNERSHIP) as stage:
         exp = export_pipeline(opts, stage, progress)
         _write_side_files(exp, stage)
