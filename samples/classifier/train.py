@@ -36,7 +36,7 @@ SEED = 4242
 # on one machine give byte-identical weights whatever its number of cores.
 THREADS = 2
 
-STEPS = 200
+STEPS = 800
 SIZE = 96
 BATCH = 32
 LR = 3e-3
