@@ -54,7 +54,7 @@ def make_context(task: str = "image-to-image", app_name: str = "Zebraify", produ
         "jni_prefix": "Java_com_example_zebra_1ify_NativeCore",
         "input_channels": 3, "detection": detection, "metadata_format": 2,
         "runtime": "lite", "backends": [], "vulkan_model_file": None, "coreml_model_file": None,
-        "metadata_method": "scaffold_metadata", "input_shape": None, "input_dtype": None,
+        "metadata_method": "scaffold_metadata", "input_shape": None, "input_dtype": None, "tolerance_reason": "",
     }
 
 
