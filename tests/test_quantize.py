@@ -225,10 +225,98 @@ def test_no_quantizable_layers_is_refused_unless_float_is_allowed():
         assert quantize.quantize_lite(nn.Sequential(nn.Identity()), fit(), allow_float=True) is None
 
 
-def test_torchscript_is_refused_with_the_forms_that_work():
-    scripted = torch.jit.trace(tiny(), fit()[0])
-    with pytest.raises(ModelError, match="TorchScript.*file.py:function.*pt2"):
-        quantize.quantize_lite(scripted, fit())
+# ---- lite: TorchScript models (torch's JIT graph mode) ----------------------------------------------
+
+def _scripted_scale(node):
+    """The output scale a quantized:: node was given, read from its graph constant."""
+    return node.inputsAt(2).toIValue()
+
+
+def test_a_traced_conv_bn_relu6_net_quantizes_close_to_float_with_its_output_step():
+    traced = torch.jit.trace(tiny(), fit()[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(traced, fit())
+        kinds = [n.kind() for n in q.graph.nodes()]
+        assert "quantized::conv2d" in kinds and "quantized::linear" in kinds
+        assert "aten::batch_norm" not in kinds  # folded into the conv
+        with torch.no_grad():
+            err = (q(fit()[0]) - traced(fit()[0])).abs().max().item()
+            step = quantize.lite_output_step(q, fit()[0])
+        last = q.graph.findAllNodes("quantized::linear")[-1]
+    assert err < 0.1 * traced(fit()[0]).abs().max().item()
+    assert step == pytest.approx(_scripted_scale(last))
+
+
+def test_a_traced_relu6_reads_a_contiguous_copy():
+    # The JIT's quantized conv also returns channels-last: without the copy QNNPACK's clamp misreads
+    # it (the classifier sample then gave one answer for every picture).
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU6()).eval()
+    xs = [torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    traced = torch.jit.trace(model, xs[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(traced, xs)
+        clamps = q.graph.findAllNodes("aten::hardtanh") + q.graph.findAllNodes("aten::hardtanh_")
+        assert clamps and all(c.inputsAt(0).node().kind() == "aten::contiguous" for c in clamps)
+        with torch.no_grad():
+            err = (q(xs[0]) - model(xs[0])).abs().max().item()
+    assert err < 0.1 * model(xs[0]).abs().max().item()
+
+
+def test_a_traced_model_without_quantizable_layers_is_refused_unless_float_is_allowed():
+    traced = torch.jit.trace(nn.Sequential(nn.ReLU()), fit()[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        with pytest.raises(ModelError, match="no layers int8 quantization applies to.*--allow-float"):
+            quantize.quantize_lite(traced, fit())
+        assert quantize.quantize_lite(traced, fit(), allow_float=True) is None
+
+
+def _plus_one(x: torch.Tensor) -> torch.Tensor:
+    return x + 1
+
+
+def test_a_scripted_function_is_refused_naming_the_module_forms():
+    with pytest.raises(ModelError, match="scripted function.*torch.jit.trace of the nn.Module"):
+        quantize.quantize_lite(torch.jit.script(_plus_one), fit())
+
+
+@pytest.fixture(scope="module")
+def traced_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ts")
+    torch.jit.trace(tiny(), fit()[0]).save(str(root / "tiny.pt"))
+    torch.jit.trace(nn.Sequential(nn.ReLU()), fit()[0]).save(str(root / "relu.pt"))
+    return root
+
+
+def test_new_int8_from_torchscript_quantizes_and_passes_its_host_checks(traced_files, tmp_path):
+    from generator.runtimes import lite
+
+    cal = pictures(tmp_path / "cal", 16)
+    out = tmp_path / "p"
+    r = run_cli("new", "tinyq", "--model", str(traced_files / "tiny.pt"), "--input-size", "16x16", "--quantize", "int8",
+                "--calibration", str(cal), "--min-agreement", "0", "--platforms", "android", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = tomllib.loads((out / "scaffold.toml").read_text())
+    q = doc["model"]["quantization"]
+    assert q["engine"] == "qnnpack" and q["agreement"]["pictures"] == 4
+    assert doc["model"]["tolerance"] == pytest.approx(q["output_step"]) and "output_step" in q["device_tolerance"]
+    asset = out / "android/app/src/main/assets/model.ptl"
+    assert {"quantized::conv2d", "quantized::linear"} <= {o.split(".")[0] for o in lite.inspect_asset(asset).operators}
+    check = run_cli("check", str(out), env={"COLUMNS": "250"})
+    assert check.returncode == 0 and "0 failed" in check.stdout, check.stdout + check.stderr
+
+
+def test_cli_torchscript_without_quantizable_layers_is_one_line_or_float(traced_files, tmp_path):
+    base = ["export", "--model", str(traced_files / "relu.pt"), "--input-size", "16x16", "--task", "image-to-image",
+            "-o", str(tmp_path / "x"), "--quantize", "int8"]
+    r = run_cli(*base)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and "Traceback" not in r.stderr and [x for x in lines if x.startswith("error:")] == lines[-1:]
+    assert "--allow-float" in lines[-1] and not (tmp_path / "x").exists()
+    r = run_cli(*base, "--allow-float")
+    assert r.returncode == 0 and "exported in float" in r.stdout, r.stderr
 
 
 # ---- agreement ---------------------------------------------------------------------------------
