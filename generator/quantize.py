@@ -512,7 +512,7 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
         # classifier sample's convolutions kept float weights and its .pte was no smaller (measured).
         raise ModelError("a TorchScript model cannot be PT2E-quantized for ExecuTorch (its converted convolutions keep "
                          "float weights); pass the Python form (file.py:function with --weights, or a torch.export .pt2) "
-                         "with --quantize int8")
+                         "with --quantize int8, or use --runtime lite")
 
     from generator.runtimes.executorch import _quiet_torch, to_exported_program
 

@@ -498,7 +498,7 @@ def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path)
         (dict(model=f"{tiny_file}:build", quantize_scheme="int8", calibration=tmp_path / "empty"), UsageError,
          "has 0 usable pictures"),
         (dict(model=str(scripted), quantize_scheme="int8"), ModelError,
-         r"TorchScript model cannot be PT2E-quantized.*file.py:function"),
+         r"TorchScript model cannot be PT2E-quantized.*file.py:function.*or use --runtime lite"),
         (dict(model=f"{tiny_file}:identity", task="image-to-image", quantize_scheme="int8"), ModelError,
          "no layers int8 quantization applies to.*--allow-float"),
     ]
