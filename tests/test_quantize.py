@@ -419,6 +419,28 @@ def test_executorch_int8_pt2e_lowers_to_xnnpack_and_agrees(tmp_path):
     assert max(float(np.abs(r - o.numpy()).max()) for r, o in zip(ref, out)) < 10 * step
 
 
+def test_executorch_int8_from_torchscript_keeps_only_int8_weights(tmp_path):
+    # TS2EPConverter writes aten.convolution (rewritten to conv2d for the quantizer) and registers the
+    # float weights as buffers; the batch norm is folded while still TorchScript.
+    from generator.runtimes import executorch as et
+
+    model = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                          nn.ReLU6(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 5)).eval()
+    xs = fit(8)
+    traced = torch.jit.trace(model, xs[0])
+    ep = quantize.quantize_executorch(traced, xs[0], xs)
+    kinds = {str(n.target) for n in ep.graph.nodes}
+    assert "aten.conv2d.default" in kinds and not any("batch_norm" in k for k in kinds)
+    weights = {k: v for k, v in ep.state_dict.items() if v.dim() > 1}
+    assert weights and all(v.dtype == torch.int8 for v in weights.values())
+    [asset] = et.export(ep, xs[0], tmp_path, "{}")
+    float_bytes = sum(p.numel() * 4 for p in model.parameters())
+    assert asset.path.stat().st_size < float_bytes / 2.5
+    out = [et.verify(asset.path, x).numpy() for x in xs]
+    ref = [model(x).detach().numpy() for x in xs]
+    assert max(float(np.abs(r - o).max()) for r, o in zip(ref, out)) < 10 * quantize.executorch_output_step(ep)
+
+
 # ---- ExecuTorch int8 through the pipeline ----------------------------------------------------------
 
 def test_kernel_spread_counts_whole_output_steps():
@@ -485,8 +507,6 @@ def test_executorch_int8_threshold_miss_stops_and_leaves_nothing(tiny_file, tmp_
 
 
 def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path):
-    scripted = tmp_path / "scripted.pt"
-    torch.jit.trace(tiny(), fit()[0]).save(str(scripted))
     (tmp_path / "empty").mkdir()
     out = tmp_path / "x"
     cases = [
@@ -497,8 +517,6 @@ def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path)
         (dict(model=f"{tiny_file}:build", min_agreement=0.5), UsageError, "--min-agreement only applies with --quantize"),
         (dict(model=f"{tiny_file}:build", quantize_scheme="int8", calibration=tmp_path / "empty"), UsageError,
          "has 0 usable pictures"),
-        (dict(model=str(scripted), quantize_scheme="int8"), ModelError,
-         r"TorchScript model cannot be PT2E-quantized.*file.py:function.*or use --runtime lite"),
         (dict(model=f"{tiny_file}:identity", task="image-to-image", quantize_scheme="int8"), ModelError,
          "no layers int8 quantization applies to.*--allow-float"),
     ]
