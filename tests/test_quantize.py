@@ -443,6 +443,14 @@ def test_executorch_int8_from_torchscript_keeps_only_int8_weights(tmp_path):
 
 # ---- ExecuTorch int8 through the pipeline ----------------------------------------------------------
 
+def test_executorch_int8_export_from_torchscript_names_the_converter(traced_files, tmp_path):
+    exp = export_model(model=str(traced_files / "tiny.pt"), output=tmp_path / "x", input_size="16x16",
+                       runtime="executorch", quantize_scheme="int8", calibration=pictures(tmp_path / "cal", 16),
+                       min_agreement=0.0)
+    assert exp.export.method.startswith("TS2EPConverter -> PT2E int8")
+    assert exp.quantization["kernel_spread_steps"] >= 1 and exp.quantization["agreement"]["pictures"] == 4
+
+
 def test_kernel_spread_counts_whole_output_steps():
     ref = [np.array([0.0, 1.0, 2.0])]
     assert quantize.kernel_spread(ref, [np.array([0.0, 1.0, 2.0])], 0.5) == 1  # identical: still one step
