@@ -9,6 +9,8 @@ before it saturates there (the fusion FX lacks for ReLU6). Weights stay per-tens
 scales and zero points are stored as float64/int64, about 22 bytes per output channel in the
 .ptl (400 KB, a tenth of the asset, on MobileNetV2), for one more agreeing picture in a hundred
 on the classifier sample.
+TorchScript models: FX cannot trace them; torch's TorchScript graph mode (prepare_jit/convert_jit)
+quantizes them for lite instead (see _quantize_torchscript).
 ExecuTorch: PT2E with the XNNPACK quantizer (symmetric int8) on the torch.export'ed program, then
 lowered to XNNPACK as the float path is.
 """
