@@ -176,8 +176,9 @@ def _no_quantizable_layers(allow_float: bool) -> None:
 
 
 def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False) -> Any | None:
-    """A quantized torch.fx GraphModule (a ScriptModule for a TorchScript model) for the qnnpack engine, or None (allow_float) when nothing
-    in the model quantizes. The caller has selected the qnnpack engine (qengine.select)."""
+    """A quantized torch.fx GraphModule (a ScriptModule for a TorchScript model) for the qnnpack
+    engine, or None (allow_float) when nothing in the model quantizes. The caller has selected the
+    qnnpack engine (qengine.select)."""
     import copy
 
     import torch
