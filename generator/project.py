@@ -331,8 +331,10 @@ def _export_pipeline(opts: ModelOptions, out_dir: Path, progress: Progress) -> E
     int8_tolerance: tuple[float, str] | None = None
     verify_tolerance = opts.tolerance
     if qmodel is not None and not rt.uses_qengine:
-        # quantize_executorch refuses TorchScript: the source was captured by torch.export.
-        result.method = "torch.export -> PT2E int8 (XNNPACKQuantizer, symmetric) -> torch.export"
+        import torch
+
+        captured = "TS2EPConverter" if isinstance(float_module, torch.jit.ScriptModule) else "torch.export"
+        result.method = f"{captured} -> PT2E int8 (XNNPACKQuantizer, symmetric) -> torch.export"
         progress("measuring the int8 model against the float one")
         with _timed(timings, "agreement"):
             quantization, step, int8_tolerance = _measure_int8_executorch(rt, result.path, float_module, qmodel, calib,

@@ -9,6 +9,8 @@ before it saturates there (the fusion FX lacks for ReLU6). Weights stay per-tens
 scales and zero points are stored as float64/int64, about 22 bytes per output channel in the
 .ptl (400 KB, a tenth of the asset, on MobileNetV2), for one more agreeing picture in a hundred
 on the classifier sample.
+TorchScript models: FX cannot trace them; torch's TorchScript graph mode (prepare_jit/convert_jit)
+quantizes them for lite instead (see _quantize_torchscript).
 ExecuTorch: PT2E with the XNNPACK quantizer (symmetric int8) on the torch.export'ed program, then
 lowered to XNNPACK as the float path is.
 """
@@ -174,17 +176,20 @@ def _no_quantizable_layers(allow_float: bool) -> None:
 
 
 def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False) -> Any | None:
-    """A quantized torch.fx GraphModule for the qnnpack engine, or None (allow_float) when nothing
-    in the model quantizes. The caller has selected the qnnpack engine (qengine.select)."""
+    """A quantized torch.fx GraphModule (a ScriptModule for a TorchScript model) for the qnnpack
+    engine, or None (allow_float) when nothing in the model quantizes. The caller has selected the
+    qnnpack engine (qengine.select)."""
     import copy
 
     import torch
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
-    if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
-        raise ModelError("a TorchScript model cannot be quantized by torch's FX graph mode; pass the Python form "
-                         "(file.py:function with --weights, or a torch.export .pt2) with --quantize int8")
+    if isinstance(module, torch.jit.ScriptModule):
+        return _quantize_torchscript(module, fit, allow_float=allow_float)
+    if isinstance(module, torch.jit.ScriptFunction):
+        raise ModelError("a scripted function (not a module) cannot be quantized; pass the model as a module "
+                         "(torch.jit.trace of the nn.Module, or file.py:function with --weights)")
     if not isinstance(module, torch.nn.Module):
         raise ModelError("a lite .ptl model cannot be quantized; pass the source model (.pt2 or file.py:function)")
     float_model = copy.deepcopy(module)
@@ -213,6 +218,63 @@ def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False)
         _no_quantizable_layers(allow_float)
         return None
     return quantized
+
+
+def _quantize_torchscript(module: Any, fit: Sequence[Any], *, allow_float: bool) -> Any | None:
+    """TorchScript graph mode PTQ (prepare_jit/convert_jit, qnnpack qconfig): FX cannot trace a
+    ScriptModule, but torch's JIT passes quantize its graph in place of the Python source. They
+    fold conv+bn and fuse conv+relu themselves; the graph keeps float inputs and outputs.
+    Unlike the FX path, a ReLU6's range is not observed after the clamp (the JIT's observers sit
+    inside its graph passes): measured on the classifier sample the agreement did not need it."""
+    import torch
+    from torch.ao.quantization import get_default_qconfig
+    from torch.ao.quantization.quantize_jit import convert_jit, prepare_jit
+
+    try:
+        module.eval()
+        with torch.no_grad():  # prepare_jit works on a clone: the float model stays as it was
+            prepared = prepare_jit(module, {"": get_default_qconfig("qnnpack")})
+            for x in fit:
+                prepared(x)
+            quantized = convert_jit(prepared)
+    except Exception as exc:  # noqa: BLE001 - the JIT passes raise RuntimeError and friends
+        first = " ".join(str(exc).split())[:200]
+        raise ModelError(f"torch's TorchScript quantization failed ({type(exc).__name__}: {first}); pass the Python "
+                         "form (file.py:function with --weights) or drop --quantize") from None
+    if not _quantized_nodes(quantized.graph):
+        _no_quantizable_layers(allow_float)
+        return None
+    _contiguous_script_clamps(quantized.graph)
+    return quantized
+
+
+def _quantized_nodes(graph: Any) -> list[Any]:
+    found, todo = [], [graph.nodes()]
+    while todo:
+        for node in todo.pop():
+            if node.kind().startswith("quantized::"):
+                found.append(node)
+            todo.extend(block.nodes() for block in node.blocks())
+    return found
+
+
+_CLAMPS = ("aten::hardtanh", "aten::hardtanh_", "aten::relu6", "aten::relu6_", "aten::clamp", "aten::clamp_")
+
+
+def _contiguous_script_clamps(graph: Any) -> int:
+    """_contiguous_clamps for a scripted graph: a contiguous copy before each clamp (the QNNPACK
+    clamp bug; without it the classifier sample agreed on 0 of 32 pictures, with it on 32).
+    An in-place clamp then writes the copy, so later readers of its input read its result."""
+    inserted = 0
+    for node in [n for kind in _CLAMPS for n in graph.findAllNodes(kind)]:
+        source = node.inputsAt(0)
+        with graph.insert_point_guard(node):
+            copy = graph.create("aten::contiguous", [source, graph.insertConstant(0)]).insertBefore(node)
+        node.replaceInput(0, copy.output())
+        if node.kind().endswith("_"):
+            source.replaceAllUsesAfterNodeWith(node, node.output())
+        inserted += 1
+    return inserted
 
 
 def _contiguous_clamps(model: Any) -> None:
@@ -378,6 +440,8 @@ def lite_output_step(gm: Any, example: Any) -> float | None:
     import torch
     import torch.fx
 
+    if isinstance(gm, torch.jit.ScriptModule):
+        return _script_output_step(gm, example)
     output = next(n for n in gm.graph.nodes if n.op == "output")
     feeding = {n.name for n in _flat_nodes(output.args)}
     scales: dict[str, float] = {}
@@ -385,8 +449,7 @@ def lite_output_step(gm: Any, example: Any) -> float | None:
     class Recorder(torch.fx.Interpreter):
         def call_method(self, target, args, kwargs):  # noqa: ANN001
             if target == "dequantize" and isinstance(args[0], torch.Tensor) and args[0].is_quantized:
-                scales[self._current] = float(args[0].q_scale()) if args[0].qscheme() in (
-                    torch.per_tensor_affine, torch.per_tensor_symmetric) else float(args[0].q_per_channel_scales().max())
+                scales[self._current] = _step(args[0])
             return super().call_method(target, args, kwargs)
 
         def run_node(self, n):  # noqa: ANN001
@@ -397,6 +460,39 @@ def lite_output_step(gm: Any, example: Any) -> float | None:
         Recorder(gm).run(example)
     found = [scales[name] for name in feeding if name in scales]
     return max(found) if found else None
+
+
+def _step(t: Any) -> float:
+    import torch
+
+    if t.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+        return float(t.q_scale())
+    return float(t.q_per_channel_scales().max())
+
+
+def _script_output_step(module: Any, example: Any) -> float | None:
+    """lite_output_step for a convert_jit model: a copy of its forward graph that returns the
+    quantized tensors its output's dequantizes read, run once to read their scales."""
+    import torch
+
+    graph = module.graph.copy()
+    ret = graph.return_node()
+    feeding, todo = [], list(ret.inputs())
+    while todo:
+        node = todo.pop().node()
+        if node.kind() in ("prim::TupleConstruct", "prim::ListConstruct", "prim::DictConstruct"):
+            todo.extend(node.inputs())
+        elif node.kind() == "aten::dequantize" and node.inputsAt(0).type().kind() == "TensorType":
+            feeding.append(node.inputsAt(0))
+    if not feeding:
+        return None
+    with graph.insert_point_guard(ret):
+        probe = graph.create("prim::TupleConstruct", feeding).insertBefore(ret)
+    probe.output().setType(torch._C.TupleType([v.type() for v in feeding]))
+    ret.replaceInput(0, probe.output())
+    with torch.no_grad():
+        tensors = torch._C._create_function_from_graph("output_step_probe", graph)(module._c, example)
+    return max(_step(t) for t in tensors)
 
 
 def _flat_nodes(args: Any) -> list[Any]:
@@ -414,13 +510,21 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
     is, or None (allow_float) when nothing quantizes."""
     import torch
 
-    if isinstance(model, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
-        # TS2EPConverter writes aten.convolution, which the XNNPACK quantizer does not annotate: the
-        # classifier sample's convolutions kept float weights and its .pte was no smaller (measured).
-        raise ModelError("a TorchScript model cannot be PT2E-quantized for ExecuTorch (its converted convolutions keep "
-                         "float weights); pass the Python form (file.py:function with --weights, or a torch.export .pt2) "
-                         "with --quantize int8")
+    if isinstance(model, torch.jit.ScriptFunction):
+        raise ModelError("a scripted function (not a module) cannot be PT2E-quantized; pass the Python form "
+                         "(file.py:function with --weights, or a torch.export .pt2) with --quantize int8, or use --runtime lite")
+    scripted = isinstance(model, torch.jit.ScriptModule)
+    if scripted:
+        # Fold batch norms into the convolutions while still TorchScript: torchao's own conv-bn
+        # folding fails on the converter's graph (KeyError: attribute 'weight' already exists).
+        from torch.ao.quantization.quantize_jit import fuse_conv_bn_jit
 
+        try:
+            with torch.no_grad():  # folded weights with autograd history cannot be deep-copied by the lowering
+                model = fuse_conv_bn_jit(model.eval())
+        except Exception as exc:  # noqa: BLE001 - the JIT passes raise RuntimeError and friends
+            raise ModelError(f"folding batch norms failed on the TorchScript model ({' '.join(str(exc).split())[:200]}); "
+                             "pass the Python form (file.py:function with --weights) or use --runtime lite") from None
     from generator.runtimes.executorch import _quiet_torch, to_exported_program
 
     with _quiet_torch():  # torchao's import logs torch deprecation warnings
@@ -429,11 +533,16 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
     ep = to_exported_program(model, example)
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config())
     try:
-        prepared = prepare_pt2e(ep.module(), quantizer)
+        captured = ep.module()
+        if scripted:
+            _convolutions_as_conv2d(captured)
+        prepared = prepare_pt2e(captured, quantizer)
         with torch.no_grad():
             for x in fit:
                 prepared(x)
         converted = convert_pt2e(prepared)
+        if scripted:
+            _drop_unread_tensors(converted)
         quantized = torch.export.export(converted, (example,))
     except Exception as exc:  # noqa: BLE001
         first = " ".join(str(exc).split())[:200]
@@ -442,6 +551,43 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
         _no_quantizable_layers(allow_float)
         return None
     return quantized
+
+
+def _convolutions_as_conv2d(gm: Any) -> int:
+    """Write TS2EPConverter's aten.convolution (2-D, not transposed) as aten.conv2d, the form the
+    XNNPACK quantizer annotates: left as it was, the classifier sample's convolutions kept float
+    weights and its .pte was no smaller. Returns how many were rewritten."""
+    import torch
+
+    rewritten = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target != torch.ops.aten.convolution.default:
+            continue
+        x, weight, bias, stride, padding, dilation, transposed, _, groups = node.args
+        if transposed or len(stride) != 2:
+            continue
+        with gm.graph.inserting_before(node):
+            conv = gm.graph.call_function(torch.ops.aten.conv2d.default, (x, weight, bias, stride, padding, dilation, groups))
+        conv.meta = dict(node.meta)
+        node.replace_all_uses_with(conv)
+        gm.graph.erase_node(node)
+        rewritten += 1
+    if rewritten:
+        gm.recompile()
+    return rewritten
+
+
+def _drop_unread_tensors(gm: Any) -> int:
+    """Delete the buffers and parameters no node reads. The converter registers the float weights
+    as buffers; convert_pt2e reads their int8 copies instead but leaves them, and torch.export
+    kept them as inputs: the classifier sample's .pte carried 2.7 MB of unused float weights
+    beside its int8 ones (3.48 MB, bigger than the float model). Returns how many were deleted."""
+    read = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    unread = [name for name, _ in [*gm.named_buffers(), *gm.named_parameters()] if name not in read]
+    for name in unread:
+        owner, _, leaf = name.rpartition(".")
+        delattr(gm.get_submodule(owner), leaf)
+    return len(unread)
 
 
 def executorch_output_step(ep: Any) -> float | None:

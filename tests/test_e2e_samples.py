@@ -97,6 +97,17 @@ def test_classifier_sample_int8_from_factory(runtime, classifier_sample, tmp_pat
     """--quantize int8 on held-out pictures the sample's own drawing code makes: about 4x smaller,
     the agreement measured and recorded, the device tolerance derived from the output step (lite:
     one step; ExecuTorch: the steps its kernels landed from the PT2E reference), host checks pass."""
+    model = ["--model", f"{REPO / 'samples/classifier/model.py'}:build_classifier",
+             "--weights", str(classifier_sample / "weights.pth")]
+    _classifier_int8(model, runtime, classifier_sample, tmp_path)
+
+
+def test_classifier_sample_int8_from_torchscript_on_lite(classifier_sample, tmp_path):
+    """The same from the traced classifier.pt: torch's TorchScript graph mode quantizes it."""
+    _classifier_int8(["--model", str(classifier_sample / "classifier.pt")], "lite", classifier_sample, tmp_path)
+
+
+def _classifier_int8(model: list[str], runtime: str, classifier_sample: Path, tmp_path: Path) -> None:
     sys.path.insert(0, str(REPO / "samples" / "classifier"))
     try:
         import shapes
@@ -107,8 +118,7 @@ def test_classifier_sample_int8_from_factory(runtime, classifier_sample, tmp_pat
     rng = np.random.default_rng(2024)
     for i in range(32):
         shapes.draw_example(rng, 96)[0].save(pictures / f"shape{i:02d}.png")
-    proc = run_cli("new", "shapes", "--model", f"{REPO / 'samples/classifier/model.py'}:build_classifier",
-                   "--weights", str(classifier_sample / "weights.pth"), "--input-size", "96x96",
+    proc = run_cli("new", "shapes", *model, "--input-size", "96x96",
                    "--labels", str(classifier_sample / "labels.txt"), "--sample-image", str(classifier_sample / "sample.png"),
                    "--quantize", "int8", "--calibration", str(pictures),
                    "--platforms", "android", "--runtime", runtime, "--output", str(tmp_path / "shapes"))
@@ -120,7 +130,8 @@ def test_classifier_sample_int8_from_factory(runtime, classifier_sample, tmp_pat
     assert q["agreement"]["pictures"] == 8 and q["agreement"]["value"] >= 0.9
     assert config.tolerance == pytest.approx(q["output_step"] * q.get("kernel_spread_steps", 1), rel=1e-5)
     assert config.tolerance_reason == q["device_tolerance"] and "output_step" in q["device_tolerance"]
-    # Measured here: lite 3.85x, ExecuTorch 3.73x (the .pte keeps int32 biases and its delegate header).
+    # Measured here: lite 3.85x (TorchScript: 3.74x), ExecuTorch 3.73x (the .pte keeps int32 biases and its
+    # delegate header).
     assert q["float_parameter_bytes"] / model["asset_bytes"] > 3.4
     _check(tmp_path / "shapes")
 

@@ -225,10 +225,98 @@ def test_no_quantizable_layers_is_refused_unless_float_is_allowed():
         assert quantize.quantize_lite(nn.Sequential(nn.Identity()), fit(), allow_float=True) is None
 
 
-def test_torchscript_is_refused_with_the_forms_that_work():
-    scripted = torch.jit.trace(tiny(), fit()[0])
-    with pytest.raises(ModelError, match="TorchScript.*file.py:function.*pt2"):
-        quantize.quantize_lite(scripted, fit())
+# ---- lite: TorchScript models (torch's JIT graph mode) ----------------------------------------------
+
+def _scripted_scale(node):
+    """The output scale a quantized:: node was given, read from its graph constant."""
+    return node.inputsAt(2).toIValue()
+
+
+def test_a_traced_conv_bn_relu6_net_quantizes_close_to_float_with_its_output_step():
+    traced = torch.jit.trace(tiny(), fit()[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(traced, fit())
+        kinds = [n.kind() for n in q.graph.nodes()]
+        assert "quantized::conv2d" in kinds and "quantized::linear" in kinds
+        assert "aten::batch_norm" not in kinds  # folded into the conv
+        with torch.no_grad():
+            err = (q(fit()[0]) - traced(fit()[0])).abs().max().item()
+            step = quantize.lite_output_step(q, fit()[0])
+        last = q.graph.findAllNodes("quantized::linear")[-1]
+    assert err < 0.1 * traced(fit()[0]).abs().max().item()
+    assert step == pytest.approx(_scripted_scale(last))
+
+
+def test_a_traced_relu6_reads_a_contiguous_copy():
+    # The JIT's quantized conv also returns channels-last: without the copy QNNPACK's clamp misreads
+    # it (the classifier sample then gave one answer for every picture).
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU6()).eval()
+    xs = [torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    traced = torch.jit.trace(model, xs[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        q = quantize.quantize_lite(traced, xs)
+        clamps = q.graph.findAllNodes("aten::hardtanh") + q.graph.findAllNodes("aten::hardtanh_")
+        assert clamps and all(c.inputsAt(0).node().kind() == "aten::contiguous" for c in clamps)
+        with torch.no_grad():
+            err = (q(xs[0]) - model(xs[0])).abs().max().item()
+    assert err < 0.1 * model(xs[0]).abs().max().item()
+
+
+def test_a_traced_model_without_quantizable_layers_is_refused_unless_float_is_allowed():
+    traced = torch.jit.trace(nn.Sequential(nn.ReLU()), fit()[0])
+    with qengine.restored():
+        qengine.select("qnnpack")
+        with pytest.raises(ModelError, match="no layers int8 quantization applies to.*--allow-float"):
+            quantize.quantize_lite(traced, fit())
+        assert quantize.quantize_lite(traced, fit(), allow_float=True) is None
+
+
+def _plus_one(x: torch.Tensor) -> torch.Tensor:
+    return x + 1
+
+
+def test_a_scripted_function_is_refused_naming_the_module_forms():
+    with pytest.raises(ModelError, match="scripted function.*torch.jit.trace of the nn.Module"):
+        quantize.quantize_lite(torch.jit.script(_plus_one), fit())
+
+
+@pytest.fixture(scope="module")
+def traced_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ts")
+    torch.jit.trace(tiny(), fit()[0]).save(str(root / "tiny.pt"))
+    torch.jit.trace(nn.Sequential(nn.ReLU()), fit()[0]).save(str(root / "relu.pt"))
+    return root
+
+
+def test_new_int8_from_torchscript_quantizes_and_passes_its_host_checks(traced_files, tmp_path):
+    from generator.runtimes import lite
+
+    cal = pictures(tmp_path / "cal", 16)
+    out = tmp_path / "p"
+    r = run_cli("new", "tinyq", "--model", str(traced_files / "tiny.pt"), "--input-size", "16x16", "--quantize", "int8",
+                "--calibration", str(cal), "--min-agreement", "0", "--platforms", "android", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = tomllib.loads((out / "scaffold.toml").read_text())
+    q = doc["model"]["quantization"]
+    assert q["engine"] == "qnnpack" and q["agreement"]["pictures"] == 4
+    assert doc["model"]["tolerance"] == pytest.approx(q["output_step"]) and "output_step" in q["device_tolerance"]
+    asset = out / "android/app/src/main/assets/model.ptl"
+    assert {"quantized::conv2d", "quantized::linear"} <= {o.split(".")[0] for o in lite.inspect_asset(asset).operators}
+    check = run_cli("check", str(out), env={"COLUMNS": "250"})
+    assert check.returncode == 0 and "0 failed" in check.stdout, check.stdout + check.stderr
+
+
+def test_cli_torchscript_without_quantizable_layers_is_one_line_or_float(traced_files, tmp_path):
+    base = ["export", "--model", str(traced_files / "relu.pt"), "--input-size", "16x16", "--task", "image-to-image",
+            "-o", str(tmp_path / "x"), "--quantize", "int8"]
+    r = run_cli(*base)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and "Traceback" not in r.stderr and [x for x in lines if x.startswith("error:")] == lines[-1:]
+    assert "--allow-float" in lines[-1] and not (tmp_path / "x").exists()
+    r = run_cli(*base, "--allow-float")
+    assert r.returncode == 0 and "exported in float" in r.stdout, r.stderr
 
 
 # ---- agreement ---------------------------------------------------------------------------------
@@ -331,7 +419,37 @@ def test_executorch_int8_pt2e_lowers_to_xnnpack_and_agrees(tmp_path):
     assert max(float(np.abs(r - o.numpy()).max()) for r, o in zip(ref, out)) < 10 * step
 
 
+def test_executorch_int8_from_torchscript_keeps_only_int8_weights(tmp_path):
+    # TS2EPConverter writes aten.convolution (rewritten to conv2d for the quantizer) and registers the
+    # float weights as buffers; the batch norm is folded while still TorchScript.
+    from generator.runtimes import executorch as et
+
+    model = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                          nn.ReLU6(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 5)).eval()
+    xs = fit(8)
+    traced = torch.jit.trace(model, xs[0])
+    ep = quantize.quantize_executorch(traced, xs[0], xs)
+    kinds = {str(n.target) for n in ep.graph.nodes}
+    assert "aten.conv2d.default" in kinds and not any("batch_norm" in k for k in kinds)
+    weights = {k: v for k, v in ep.state_dict.items() if v.dim() > 1}
+    assert weights and all(v.dtype == torch.int8 for v in weights.values())
+    [asset] = et.export(ep, xs[0], tmp_path, "{}")
+    float_bytes = sum(p.numel() * 4 for p in model.parameters())
+    assert asset.path.stat().st_size < float_bytes / 2.5
+    out = [et.verify(asset.path, x).numpy() for x in xs]
+    ref = [model(x).detach().numpy() for x in xs]
+    assert max(float(np.abs(r - o).max()) for r, o in zip(ref, out)) < 10 * quantize.executorch_output_step(ep)
+
+
 # ---- ExecuTorch int8 through the pipeline ----------------------------------------------------------
+
+def test_executorch_int8_export_from_torchscript_names_the_converter(traced_files, tmp_path):
+    exp = export_model(model=str(traced_files / "tiny.pt"), output=tmp_path / "x", input_size="16x16",
+                       runtime="executorch", quantize_scheme="int8", calibration=pictures(tmp_path / "cal", 16),
+                       min_agreement=0.0)
+    assert exp.export.method.startswith("TS2EPConverter -> PT2E int8")
+    assert exp.quantization["kernel_spread_steps"] >= 1 and exp.quantization["agreement"]["pictures"] == 4
+
 
 def test_kernel_spread_counts_whole_output_steps():
     ref = [np.array([0.0, 1.0, 2.0])]
@@ -397,8 +515,6 @@ def test_executorch_int8_threshold_miss_stops_and_leaves_nothing(tiny_file, tmp_
 
 
 def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path):
-    scripted = tmp_path / "scripted.pt"
-    torch.jit.trace(tiny(), fit()[0]).save(str(scripted))
     (tmp_path / "empty").mkdir()
     out = tmp_path / "x"
     cases = [
@@ -409,8 +525,6 @@ def test_executorch_int8_bad_inputs_are_refused_in_one_line(tiny_file, tmp_path)
         (dict(model=f"{tiny_file}:build", min_agreement=0.5), UsageError, "--min-agreement only applies with --quantize"),
         (dict(model=f"{tiny_file}:build", quantize_scheme="int8", calibration=tmp_path / "empty"), UsageError,
          "has 0 usable pictures"),
-        (dict(model=str(scripted), quantize_scheme="int8"), ModelError,
-         r"TorchScript model cannot be PT2E-quantized.*file.py:function"),
         (dict(model=f"{tiny_file}:identity", task="image-to-image", quantize_scheme="int8"), ModelError,
          "no layers int8 quantization applies to.*--allow-float"),
     ]
