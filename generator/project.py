@@ -411,7 +411,7 @@ def _measure_int8_executorch(rt: runtimes.Runtime, asset: Path, float_module: An
     quantize.check(agreement)
     record_ = {"scheme": options.scheme, "engine": "xnnpack", "summary": agreement.line(), "calibration": calib.source,
                "float_parameter_bytes": _param_bytes(float_module) or 0, "agreement": agreement.record()}
-    step = quantize.executorch_output_step(program)
+    step = quantize.executorch_output_step(program, meta.output_index)
     if step is None:  # the last layer runs in float: float kernels' rounding only
         return record_, None, None
     steps = quantize.kernel_spread(emulated, out, step)

@@ -590,14 +590,19 @@ def _drop_unread_tensors(gm: Any) -> int:
     return len(unread)
 
 
-def executorch_output_step(ep: Any) -> float | None:
-    """Scale of the dequantize feeding the program's output, as in lite_output_step."""
+def executorch_output_step(ep: Any, index: int | None = None) -> float | None:
+    """Scale of the dequantize feeding the program's output the apps read, as in lite_output_step.
+    index is that output's position among the flattened outputs (the metadata's output.index);
+    another output's step would size the device tolerance by the wrong tensor."""
     for node in ep.graph.nodes:
         if node.op != "output":
             continue
-        for arg in _flat_nodes(node.args):
-            if "dequantize_per_tensor" in str(arg.target) and len(arg.args) > 1 and isinstance(arg.args[1], float):
-                return float(arg.args[1])
+        outputs = _flat_nodes(node.args)
+        if not 0 <= (index or 0) < len(outputs):
+            return None
+        arg = outputs[index or 0]
+        if "dequantize_per_tensor" in str(arg.target) and len(arg.args) > 1 and isinstance(arg.args[1], float):
+            return float(arg.args[1])
     return None
 
 

@@ -36,6 +36,29 @@ def seg():
 
 def identity():
     return nn.Sequential(nn.Identity())
+
+
+class TwoHeads(nn.Module):
+    # DeepLabV3's output shape: {'aux': ..., 'out': ...}, the heads on very different scales.
+
+    def __init__(self):
+        import torch
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.aux = nn.Conv2d(8, 2, 1)
+        self.out = nn.Conv2d(8, 4, 1)
+        with torch.no_grad():
+            self.out.weight.mul_(20.0)
+
+    def forward(self, x):
+        f = self.body(x)
+        return {"aux": self.aux(f), "out": self.out(f)}
+
+
+def two_heads():
+    import torch
+    torch.manual_seed(0)
+    return TwoHeads().eval()
 """
 
 
@@ -353,6 +376,23 @@ def tiny_file(tmp_path_factory):
     return path
 
 
+def test_executorch_int8_tolerance_is_sized_by_the_chosen_dict_entry(tiny_file, tmp_path):
+    """--output-key out (the default) on a {'aux', 'out'} model: the recorded step is out's, not
+    that of aux, which the program flattens first."""
+    exp = export_model(model=f"{tiny_file}:two_heads", output=tmp_path / "x", input_size="16x16", task="segmentation",
+                       runtime="executorch", quantize_scheme="int8", min_agreement=0.0)
+    assert exp.meta.output_key == "out" and exp.meta.output_index == 1
+    factories: dict = {}
+    exec(TINY, factories)
+    model = factories["two_heads"]()
+    with torch.no_grad():
+        # Pictures normalized as the app does (ImageNet mean/std, the segmentation default).
+        heads = model((torch.rand(8, 3, 16, 16) - 0.45) / 0.226)
+    out_span, aux_span = (float(np.ptp(heads[k].numpy())) for k in ("out", "aux"))
+    assert out_span > 5 * aux_span
+    assert out_span / 255 * 0.3 < exp.quantization["output_step"] < out_span / 255 * 3
+
+
 def test_new_int8_project_records_cost_and_derives_the_tolerance(tiny_file, tmp_path):
     cal = pictures(tmp_path / "cal", 16)
     result = new_project(name="tinyq", model=f"{tiny_file}:build", output=tmp_path / "p", input_size="16x16",
@@ -399,6 +439,25 @@ def test_cli_bad_inputs_exit_nonzero_with_one_line(tiny_file, tmp_path):
                 "-o", str(tmp_path / "x"), "--quantize", "int8", "--allow-float")
     assert r.returncode == 0, r.stderr
     assert "exported in float" in r.stdout
+
+
+def test_executorch_output_step_is_the_step_of_the_output_the_apps_read():
+    """The device tolerance is sized by the chosen output's step: with 'aux' flattened first, the
+    step of output 0 belongs to a tensor the apps never show."""
+    factories: dict = {}
+    exec(TINY, factories)
+    model = factories["two_heads"]()
+    xs = fit(8)
+    ep = quantize.quantize_executorch(model, xs[0], xs)
+    aux_step, out_step = quantize.executorch_output_step(ep, 0), quantize.executorch_output_step(ep, 1)
+    with torch.no_grad():
+        heads = [model(x) for x in xs]
+    # Each step is about its own head's range / 255; the 'out' head is ~20x wider.
+    for name, step in (("aux", aux_step), ("out", out_step)):
+        span = max(float(h[name].max() - h[name].min()) for h in heads)
+        assert span / 255 * 0.5 < step < span / 255 * 2, (name, step, span)
+    assert out_step > 5 * aux_step
+    assert quantize.executorch_output_step(ep) == aux_step and quantize.executorch_output_step(ep, 2) is None
 
 
 def test_executorch_int8_pt2e_lowers_to_xnnpack_and_agrees(tmp_path):
