@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from generator import __version__
-from generator.errors import CheckFailedError, CommandFailedError, ScaffoldError
+from generator.errors import CheckFailedError, CommandFailedError, ScaffoldError, squashed
 from generator.verify import DEFAULT_RTOL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a trained PyTorch model into Android and iOS app projects.")
@@ -118,7 +118,7 @@ def _errors() -> Iterator[None]:
             where = f"please report it with the details saved in {_bug_report(exc)}"
         except OSError as report_exc:
             where = f"the details could not be saved ({report_exc.strerror}): rerun with --debug and report the traceback"
-        summary = " ".join(str(exc).split())[:200]
+        summary = squashed(exc)
         err.print(f"[bold red]error:[/] {escape(f'unexpected {type(exc).__name__}: {summary}; this is a bug in scaffold: {where}')}",
                   highlight=False, soft_wrap=True)
         raise typer.Exit(BUG_EXIT) from None

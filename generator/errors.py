@@ -76,3 +76,9 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (or its type when it has none), for one-line errors."""
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
+
+
+def squashed(exc: BaseException, limit: int = 200) -> str:
+    """An exception's whole message on one line (its whitespace runs as single spaces), for a
+    one-line error that must keep a cause printed over several lines."""
+    return " ".join(str(exc).split())[:limit]

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from generator.errors import ModelError, UsageError
+from generator.errors import ModelError, UsageError, squashed
 
 SCHEMES = ("int8",)
 # Below 8 pictures the activation ranges the observers record come from too few scenes (one
@@ -211,7 +211,7 @@ def quantize_lite(module: Any, fit: Sequence[Any], *, allow_float: bool = False)
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - symbolic tracing and observers raise many types
-        first = " ".join(str(exc).split())[:200]
+        first = squashed(exc)
         raise ModelError(f"torch.fx cannot quantize the model ({type(exc).__name__}: {first}); make forward "
                          "symbolically traceable (no Python control flow on tensor values) or drop --quantize") from None
     if observers == 0 or not _has_quantized_layers(quantized):
@@ -238,7 +238,7 @@ def _quantize_torchscript(module: Any, fit: Sequence[Any], *, allow_float: bool)
                 prepared(x)
             quantized = convert_jit(prepared)
     except Exception as exc:  # noqa: BLE001 - the JIT passes raise RuntimeError and friends
-        first = " ".join(str(exc).split())[:200]
+        first = squashed(exc)
         raise ModelError(f"torch's TorchScript quantization failed ({type(exc).__name__}: {first}); pass the Python "
                          "form (file.py:function with --weights) or drop --quantize") from None
     if not _quantized_nodes(quantized.graph):
@@ -523,7 +523,7 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
             with torch.no_grad():  # folded weights with autograd history cannot be deep-copied by the lowering
                 model = fuse_conv_bn_jit(model.eval())
         except Exception as exc:  # noqa: BLE001 - the JIT passes raise RuntimeError and friends
-            raise ModelError(f"folding batch norms failed on the TorchScript model ({' '.join(str(exc).split())[:200]}); "
+            raise ModelError(f"folding batch norms failed on the TorchScript model ({squashed(exc)}); "
                              "pass the Python form (file.py:function with --weights) or use --runtime lite") from None
     from generator.runtimes.executorch import _quiet_torch, to_exported_program
 
@@ -545,7 +545,7 @@ def quantize_executorch(model: Any, example: Any, fit: Sequence[Any], *, allow_f
             _drop_unread_tensors(converted)
         quantized = torch.export.export(converted, (example,))
     except Exception as exc:  # noqa: BLE001
-        first = " ".join(str(exc).split())[:200]
+        first = squashed(exc)
         raise ModelError(f"PT2E quantization failed ({type(exc).__name__}: {first}); drop --quantize") from None
     if not any("quantize_per" in str(n.target) for n in quantized.graph.nodes):
         _no_quantizable_layers(allow_float)
